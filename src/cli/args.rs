@@ -1,0 +1,96 @@
+//! Command-line flags, close to argv. Help text lives here and nowhere else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// recon: prove that two copies of a dataset agree, or show exactly where they don't.
+///
+/// Exit status: 0 when the comparison ran and every criterion holds, 1 when a criterion
+/// (e.g. --min-accuracy) is breached, 2 on an error (bad input, bad usage).
+#[derive(Debug, Parser)]
+#[command(name = "recon", version, about, long_about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compare a source and a target dataset row by row, by key.
+    Diff(Box<DiffArgs>),
+}
+
+/// Flags of `recon diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The reference dataset: a CSV file, a Parquet file, or a directory of Parquet files.
+    #[arg(long, value_name = "PATH")]
+    pub source: String,
+
+    /// The dataset to check against the source (same kinds of location).
+    #[arg(long, value_name = "PATH")]
+    pub target: String,
+
+    /// Key column(s) that identify a row, comma-separated (e.g. region,order_id).
+    #[arg(long, value_name = "COLUMNS")]
+    pub key: String,
+
+    /// Compare only these columns (besides the key), comma-separated.
+    #[arg(long, value_name = "COLUMNS")]
+    pub columns: Option<String>,
+
+    /// Do not compare these columns, comma-separated.
+    #[arg(long, value_name = "COLUMNS")]
+    pub exclude: Option<String>,
+
+    /// Write the JSON summary to FILE (layout: docs/summary-json.md).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Write row-level differences as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub diffs: Option<PathBuf>,
+
+    /// Keep at most N difference lines for --diffs; all counts stay exact.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub max_diff_rows: u64,
+
+    /// Fail (exit 1) when accuracy is below this percentage, e.g. 99.9 or 99.9%.
+    #[arg(long, value_name = "PERCENT")]
+    pub min_accuracy: Option<String>,
+
+    /// CSV field delimiter for both sides (one character; \t for tab).
+    #[arg(long, value_name = "CHAR", default_value = ",")]
+    pub delimiter: String,
+
+    /// CSV delimiter of the source, when it differs from --delimiter.
+    #[arg(long, value_name = "CHAR")]
+    pub source_delimiter: Option<String>,
+
+    /// CSV delimiter of the target, when it differs from --delimiter.
+    #[arg(long, value_name = "CHAR")]
+    pub target_delimiter: Option<String>,
+
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Key-hash partitions, a power of two (default: from the input size).
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<usize>,
+
+    /// Memory for row digests before they spill to disk, e.g. 512MiB (default 768MiB).
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+
+    /// Directory for spill files (default: the system temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+
+    /// Print nothing on stdout and no progress on stderr; the exit status and files remain.
+    #[arg(long, short)]
+    pub quiet: bool,
+}

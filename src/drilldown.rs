@@ -1,0 +1,454 @@
+//! Drill-down stage: reads the rows of differing keys again through their locators and
+//! compares them column by column on canonical values. Every changed row is examined, so
+//! per-column mismatch counts are exact; only the difference lines kept for reports are
+//! capped. It does not decide categories (compare does) or format output (report does).
+
+use std::cmp::Ordering;
+
+use arrow_array::RecordBatch;
+use rayon::prelude::*;
+
+use crate::compare::{ChangedPair, Comparison, DuplicateKey, OneSided};
+use crate::digest::Digester;
+use crate::error::{Result, Side};
+use crate::normalize::Plan;
+use crate::normalize::canonical::{Encoded, ValueEncoder};
+use crate::source::Source;
+
+/// Changed rows read back per round trip to the sources.
+const CHANGED_CHUNK: usize = 16_384;
+
+/// The kind of one difference line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiffKind {
+    /// A column value differs between the two rows of a key.
+    Changed,
+    /// The key is on the source only.
+    MissingInTarget,
+    /// The key is on the target only.
+    ExtraInTarget,
+    /// The key occurs more than once on a side.
+    DuplicateKey,
+    /// A key column is NULL.
+    NullKey,
+}
+
+impl DiffKind {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiffKind::Changed => "changed",
+            DiffKind::MissingInTarget => "missing_in_target",
+            DiffKind::ExtraInTarget => "extra_in_target",
+            DiffKind::DuplicateKey => "duplicate_key",
+            DiffKind::NullKey => "null_key",
+        }
+    }
+}
+
+/// One difference line, as values a person reads (`None` is NULL).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DiffLine {
+    /// What kind of difference.
+    pub kind: DiffKind,
+    /// Key values, one per key column.
+    pub key: Vec<Option<String>>,
+    /// The differing column (source name), for `changed` lines.
+    pub column: Option<String>,
+    /// The source value, or the source row count for duplicates.
+    pub source_value: Option<String>,
+    /// The target value, or the target row count for duplicates.
+    pub target_value: Option<String>,
+    /// Why, when the values alone do not say (e.g. an unparseable value).
+    pub note: Option<String>,
+    #[serde(skip)]
+    column_position: usize,
+}
+
+/// Exact per-column results of the drill-down.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnCounts {
+    /// Rows whose value differs, per compared column.
+    pub mismatched: Vec<u64>,
+    /// Values that could not be read as the comparison type, per column and side.
+    pub unparseable: Vec<[u64; 2]>,
+    /// Difference lines for changed rows, all of them (written or not).
+    pub changed_lines: u64,
+}
+
+/// What the drill-down produced.
+#[derive(Debug, Clone)]
+pub struct DrillDown {
+    /// Exact per-column counts.
+    pub columns: ColumnCounts,
+    /// The kept difference lines, sorted by kind, then key.
+    pub lines: Vec<DiffLine>,
+}
+
+/// The rows at some locators of one side, fetched once.
+struct Fetched {
+    locators: Vec<u64>,
+    batch: RecordBatch,
+}
+
+impl Fetched {
+    fn read(source: &dyn Source, plan: &Plan, side: Side, mut locators: Vec<u64>) -> Result<Self> {
+        locators.sort_unstable();
+        locators.dedup();
+        let batch = source.fetch(&plan.projections[side.index()], &locators)?;
+        Ok(Fetched { locators, batch })
+    }
+
+    fn row(&self, locator: u64) -> usize {
+        self.locators
+            .binary_search(&locator)
+            .expect("fetched every requested locator")
+    }
+}
+
+/// Encoders over a fetched batch, for keys and compared columns.
+struct RowView {
+    keys: Vec<ValueEncoder>,
+    values: Vec<ValueEncoder>,
+}
+
+impl RowView {
+    fn new(plan: &Plan, side: Side, fetched: &Fetched) -> Self {
+        let digester = Digester::new(plan, side);
+        RowView {
+            keys: digester.key_encoders(&fetched.batch),
+            values: digester.value_encoders(&fetched.batch),
+        }
+    }
+
+    fn key(&self, row: usize) -> Vec<Option<String>> {
+        self.keys.iter().map(|k| k.display(row)).collect()
+    }
+}
+
+/// Line budgets per kind that add up to at most `total`, shared fairly: kinds needing less
+/// than an equal share give the rest to the others. `None` demand means "as many as allowed".
+fn share_budget(total: u64, demands: &[Option<u64>]) -> Vec<u64> {
+    let mut budget = vec![0u64; demands.len()];
+    let mut open: Vec<usize> = (0..demands.len())
+        .filter(|&i| demands[i] != Some(0))
+        .collect();
+    let mut left = total;
+    while !open.is_empty() && left > 0 {
+        let share = (left / open.len() as u64).max(1);
+        let mut still_open = Vec::new();
+        for &i in &open {
+            if left == 0 {
+                break;
+            }
+            let want = demands[i].map_or(u64::MAX, |d| d - budget[i]);
+            let give = want.min(share).min(left);
+            budget[i] += give;
+            left -= give;
+            if demands[i].is_none_or(|d| budget[i] < d) {
+                still_open.push(i);
+            }
+        }
+        open = still_open;
+    }
+    budget
+}
+
+/// Reads back and compares what the comparison found, keeping at most `max_lines` lines.
+pub fn drill_down(
+    plan: &Plan,
+    sources: [&dyn Source; 2],
+    comparison: Comparison,
+    null_keys: [Vec<u64>; 2],
+    null_key_counts: [u64; 2],
+    max_lines: u64,
+) -> Result<DrillDown> {
+    let counts = comparison.counts;
+    let budgets = share_budget(
+        max_lines,
+        &[
+            if counts.changed > 0 { None } else { Some(0) },
+            Some(counts.missing_in_target),
+            Some(counts.extra_in_target),
+            Some(counts.keys_with_duplicates),
+            Some(null_key_counts[0]),
+            Some(null_key_counts[1]),
+        ],
+    );
+    let mut changed = comparison.changed;
+    // Key-hash order makes the kept sample independent of thread count and read order.
+    changed.par_sort_unstable_by_key(|c| c.key);
+    let (columns, mut lines) = drill_changed(plan, sources, &changed, budgets[0] as usize)?;
+
+    let take = |n: u64| n as usize;
+    let missing = comparison.missing.into_sorted();
+    lines.extend(one_sided_lines(
+        plan,
+        sources[0],
+        Side::Source,
+        &missing[..missing.len().min(take(budgets[1]))],
+        DiffKind::MissingInTarget,
+    )?);
+    let extra = comparison.extra.into_sorted();
+    lines.extend(one_sided_lines(
+        plan,
+        sources[1],
+        Side::Target,
+        &extra[..extra.len().min(take(budgets[2]))],
+        DiffKind::ExtraInTarget,
+    )?);
+    let duplicates = comparison.duplicates.into_sorted();
+    lines.extend(duplicate_lines(
+        plan,
+        sources,
+        &duplicates[..duplicates.len().min(take(budgets[3]))],
+    )?);
+    lines.extend(null_key_lines(
+        plan,
+        sources,
+        null_keys,
+        [take(budgets[4]), take(budgets[5])],
+    )?);
+
+    lines.sort_by(|a, b| {
+        a.kind
+            .cmp(&b.kind)
+            .then_with(|| compare_keys(&a.key, &b.key))
+            .then_with(|| a.column_position.cmp(&b.column_position))
+    });
+    Ok(DrillDown { columns, lines })
+}
+
+fn drill_changed(
+    plan: &Plan,
+    sources: [&dyn Source; 2],
+    changed: &[ChangedPair],
+    max_lines: usize,
+) -> Result<(ColumnCounts, Vec<DiffLine>)> {
+    let width = plan.columns.len();
+    let mut counts = ColumnCounts {
+        mismatched: vec![0; width],
+        unparseable: vec![[0; 2]; width],
+        changed_lines: 0,
+    };
+    let mut lines = Vec::new();
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    for chunk in changed.chunks(CHANGED_CHUNK) {
+        let (source_rows, target_rows) = rayon::join(
+            || {
+                Fetched::read(
+                    sources[0],
+                    plan,
+                    Side::Source,
+                    chunk.iter().map(|c| c.source).collect(),
+                )
+            },
+            || {
+                Fetched::read(
+                    sources[1],
+                    plan,
+                    Side::Target,
+                    chunk.iter().map(|c| c.target).collect(),
+                )
+            },
+        );
+        let (source_rows, target_rows) = (source_rows?, target_rows?);
+        let views = [
+            RowView::new(plan, Side::Source, &source_rows),
+            RowView::new(plan, Side::Target, &target_rows),
+        ];
+        for pair in chunk {
+            let rows = [source_rows.row(pair.source), target_rows.row(pair.target)];
+            let mut key = None;
+            for (c, column) in plan.columns.iter().enumerate() {
+                left.clear();
+                right.clear();
+                let l = views[0].values[c].encode(rows[0], &mut left);
+                let r = views[1].values[c].encode(rows[1], &mut right);
+                if left == right {
+                    continue;
+                }
+                counts.mismatched[c] += 1;
+                counts.changed_lines += 1;
+                counts.unparseable[c][0] += u64::from(l == Encoded::Unparseable);
+                counts.unparseable[c][1] += u64::from(r == Encoded::Unparseable);
+                if lines.len() >= max_lines {
+                    continue;
+                }
+                let note = match (l, r) {
+                    (Encoded::Unparseable, Encoded::Unparseable) => Some(format!(
+                        "unparseable: neither value reads as {}",
+                        column.compare_as
+                    )),
+                    (Encoded::Unparseable, _) => Some(format!(
+                        "unparseable: the source value does not read as {}",
+                        column.compare_as
+                    )),
+                    (_, Encoded::Unparseable) => Some(format!(
+                        "unparseable: the target value does not read as {}",
+                        column.compare_as
+                    )),
+                    _ => None,
+                };
+                lines.push(DiffLine {
+                    kind: DiffKind::Changed,
+                    key: key.get_or_insert_with(|| views[0].key(rows[0])).clone(),
+                    column: Some(column.source.clone()),
+                    source_value: views[0].values[c].display(rows[0]),
+                    target_value: views[1].values[c].display(rows[1]),
+                    note,
+                    column_position: c,
+                });
+            }
+        }
+    }
+    Ok((counts, lines))
+}
+
+fn one_sided_lines(
+    plan: &Plan,
+    source: &dyn Source,
+    side: Side,
+    items: &[OneSided],
+    kind: DiffKind,
+) -> Result<Vec<DiffLine>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fetched = Fetched::read(
+        source,
+        plan,
+        side,
+        items.iter().map(|i| i.locator).collect(),
+    )?;
+    let view = RowView::new(plan, side, &fetched);
+    Ok(items
+        .iter()
+        .map(|item| DiffLine {
+            kind,
+            key: view.key(fetched.row(item.locator)),
+            column: None,
+            source_value: None,
+            target_value: None,
+            note: None,
+            column_position: 0,
+        })
+        .collect())
+}
+
+fn duplicate_lines(
+    plan: &Plan,
+    sources: [&dyn Source; 2],
+    items: &[DuplicateKey],
+) -> Result<Vec<DiffLine>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut fetched = Vec::new();
+    for side in Side::BOTH {
+        let locators = items
+            .iter()
+            .filter_map(|d| d.locators[side.index()])
+            .collect();
+        let rows = Fetched::read(sources[side.index()], plan, side, locators)?;
+        let view = RowView::new(plan, side, &rows);
+        fetched.push((rows, view));
+    }
+    Ok(items
+        .iter()
+        .map(|d| {
+            let side = if d.locators[0].is_some() { 0 } else { 1 };
+            let (rows, view) = &fetched[side];
+            let locator = d.locators[side].expect("a side with the key");
+            DiffLine {
+                kind: DiffKind::DuplicateKey,
+                key: view.key(rows.row(locator)),
+                column: None,
+                source_value: Some(format!("{} rows", d.rows[0])),
+                target_value: Some(format!("{} rows", d.rows[1])),
+                note: None,
+                column_position: 0,
+            }
+        })
+        .collect())
+}
+
+fn null_key_lines(
+    plan: &Plan,
+    sources: [&dyn Source; 2],
+    null_keys: [Vec<u64>; 2],
+    budgets: [usize; 2],
+) -> Result<Vec<DiffLine>> {
+    let mut lines = Vec::new();
+    for (side, mut locators) in Side::BOTH.into_iter().zip(null_keys) {
+        // The first rows in file order: a stable sample.
+        locators.sort_unstable();
+        locators.truncate(budgets[side.index()]);
+        if locators.is_empty() {
+            continue;
+        }
+        let fetched = Fetched::read(sources[side.index()], plan, side, locators.clone())?;
+        let view = RowView::new(plan, side, &fetched);
+        for locator in locators {
+            lines.push(DiffLine {
+                kind: DiffKind::NullKey,
+                key: view.key(fetched.row(locator)),
+                column: None,
+                source_value: None,
+                target_value: None,
+                note: Some(format!("row on the {side} has a NULL key column")),
+                column_position: side.index(),
+            });
+        }
+    }
+    Ok(lines)
+}
+
+/// Orders keys as a person expects: numbers by value, other text by bytes, NULL first.
+fn compare_keys(a: &[Option<String>], b: &[Option<String>]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        let ordering = match (x, y) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(x), Some(y)) => match (x.parse::<i128>(), y.parse::<i128>()) {
+                (Ok(m), Ok(n)) => m.cmp(&n),
+                _ => x.cmp(y),
+            },
+        };
+        if ordering != Ordering::Equal {
+            return ordering;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_are_shared_fairly_and_never_exceed_the_total() {
+        assert_eq!(
+            share_budget(100, &[None, Some(3), Some(0), Some(500), Some(1)]),
+            vec![48, 3, 0, 48, 1]
+        );
+        assert_eq!(share_budget(10, &[Some(2), Some(2)]), vec![2, 2]);
+        assert_eq!(share_budget(0, &[None, Some(5)]), vec![0, 0]);
+        assert_eq!(
+            share_budget(3, &[None, Some(5), Some(5), Some(5), Some(5)])
+                .iter()
+                .sum::<u64>(),
+            3
+        );
+    }
+
+    #[test]
+    fn keys_sort_numerically_when_numeric() {
+        let k = |s: &str| vec![Some(s.to_string())];
+        assert_eq!(compare_keys(&k("9"), &k("10")), Ordering::Less);
+        assert_eq!(compare_keys(&k("b"), &k("a")), Ordering::Greater);
+        assert_eq!(compare_keys(&[None], &k("a")), Ordering::Less);
+    }
+}

@@ -1,0 +1,267 @@
+//! Drives one reconciliation through every stage: open both sources, resolve the plan,
+//! scan and digest both sides at once into partitions, compare partitions in parallel,
+//! drill down into what differs, and compute the summary. It owns the order of stages
+//! and the thread pool; the stages themselves live in their modules.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::compare::{Comparison, Smallest};
+use crate::digest::{Digester, ENTRY_BYTES};
+use crate::drilldown::{DiffLine, drill_down};
+use crate::error::{Error, Result, Side};
+use crate::metrics::{Criteria, Measurements, RunInfo, Summary};
+use crate::normalize::{ColumnSelection, Plan};
+use crate::partition::{PartitionedDigests, partitions_for};
+use crate::source::{self, SizeHint, Source, SourceOptions};
+
+/// Everything one reconciliation needs to know.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Source location.
+    pub source: String,
+    /// Target location.
+    pub target: String,
+    /// How to read the source.
+    pub source_options: SourceOptions,
+    /// How to read the target.
+    pub target_options: SourceOptions,
+    /// Key and compared columns.
+    pub selection: ColumnSelection,
+    /// Rollback criteria.
+    pub criteria: Criteria,
+    /// Execution settings.
+    pub engine: EngineOptions,
+}
+
+/// Execution settings; none of them changes a result.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Key-hash partitions (a power of two); chosen from the input size when `None`.
+    pub partitions: Option<usize>,
+    /// Worker threads; all cores when `None`.
+    pub threads: Option<usize>,
+    /// Bytes of digests kept in memory (both sides together) before spilling.
+    pub memory_limit: usize,
+    /// Where spill files go.
+    pub spill_dir: PathBuf,
+    /// Difference lines kept for reports.
+    pub max_diff_rows: u64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            partitions: None,
+            threads: None,
+            memory_limit: 768 << 20,
+            spill_dir: std::env::temp_dir(),
+            max_diff_rows: 10_000,
+        }
+    }
+}
+
+/// Told what the run is doing; a terminal progress display implements it.
+pub trait Observer: Sync {
+    /// Scanning starts; `hints` are the expected sizes of source and target.
+    fn scan_started(&self, _hints: [SizeHint; 2]) {}
+    /// `amount` more of a side was read (in its hint's unit).
+    fn scanned(&self, _side: Side, _amount: u64) {}
+    /// Scanning is over; `phase` names what comes next.
+    fn phase(&self, _phase: &str) {}
+    /// The run is over.
+    fn finished(&self) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl Observer for Silent {}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Counts, accuracy and verdict.
+    pub summary: Summary,
+    /// The kept difference lines.
+    pub lines: Vec<DiffLine>,
+    /// Names of the key columns (source names), for report headers.
+    pub key_names: Vec<String>,
+}
+
+/// Rows read and NULL-key rows of one side.
+struct SideTally {
+    rows: AtomicU64,
+    null_keys: AtomicU64,
+    null_key_sample: Mutex<Smallest<u64>>,
+}
+
+impl Job {
+    /// Runs the reconciliation.
+    pub fn run(&self, observer: &dyn Observer) -> Result<Outcome> {
+        let started = Instant::now();
+        let threads = self
+            .engine
+            .threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+            .max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("recon-{i}"))
+            .build()
+            .map_err(|e| Error::Internal(format!("starting worker threads: {e}")))?;
+        pool.install(|| self.run_in_pool(observer, started, threads))
+    }
+
+    fn run_in_pool(
+        &self,
+        observer: &dyn Observer,
+        started: Instant,
+        threads: usize,
+    ) -> Result<Outcome> {
+        let (source, target) = rayon::join(
+            || source::open(&self.source, &self.source_options),
+            || source::open(&self.target, &self.target_options),
+        );
+        let sources: [Box<dyn Source>; 2] = [source?, target?];
+        let schemas = [sources[0].schema(), sources[1].schema()];
+        let plan = Plan::resolve(
+            [&schemas[0], &schemas[1]],
+            [sources[0].uri(), sources[1].uri()],
+            &self.selection,
+        )?;
+        let hints = [sources[0].size_hint(), sources[1].size_hint()];
+        let partitions = match self.engine.partitions {
+            Some(p) if p.is_power_of_two() => p,
+            Some(p) => {
+                return Err(Error::Config(format!(
+                    "--partitions must be a power of two, not {p}"
+                )));
+            }
+            None => partitions_for(hints[0].estimated_rows.max(hints[1].estimated_rows)),
+        };
+        let budget = (self.engine.memory_limit / 2).max(ENTRY_BYTES * 1024);
+        let stores = [
+            PartitionedDigests::new(partitions, budget, &self.engine.spill_dir),
+            PartitionedDigests::new(partitions, budget, &self.engine.spill_dir),
+        ];
+        let tallies: [SideTally; 2] = std::array::from_fn(|_| SideTally {
+            rows: AtomicU64::new(0),
+            null_keys: AtomicU64::new(0),
+            null_key_sample: Mutex::new(Smallest::new(self.engine.max_diff_rows as usize)),
+        });
+
+        observer.scan_started(hints);
+        self.scan(&plan, &sources, &stores, &tallies, observer)?;
+
+        observer.phase("comparing partitions");
+        let sample_limit = self.engine.max_diff_rows as usize;
+        let comparison = (0..partitions)
+            .into_par_iter()
+            .map(|p| -> Result<Comparison> {
+                let mut c = Comparison::new(sample_limit);
+                c.add_partition(stores[0].take(p)?, stores[1].take(p)?);
+                Ok(c)
+            })
+            .try_reduce(|| Comparison::new(sample_limit), |a, b| Ok(a.merge(b)))?;
+
+        observer.phase("reading differing rows");
+        let counts = comparison.counts;
+        let rows = tallies.each_ref().map(|t| t.rows.load(Ordering::Relaxed));
+        let null_keys = tallies
+            .each_ref()
+            .map(|t| t.null_keys.load(Ordering::Relaxed));
+        let null_samples = tallies.map(|t| {
+            t.null_key_sample
+                .into_inner()
+                .expect("null key sample lock")
+                .into_sorted()
+        });
+        let drilled = drill_down(
+            &plan,
+            [sources[0].as_ref(), sources[1].as_ref()],
+            comparison,
+            null_samples,
+            null_keys,
+            self.engine.max_diff_rows,
+        )?;
+        observer.finished();
+        let summary = Summary::new(
+            Measurements {
+                plan: &plan,
+                uris: [self.source.clone(), self.target.clone()],
+                rows,
+                null_keys,
+                counts,
+                columns: &drilled.columns,
+                kept_lines: drilled.lines.len() as u64,
+                max_lines: self.engine.max_diff_rows,
+                run: RunInfo {
+                    partitions: partitions as u64,
+                    identical_partitions: counts.identical_partitions,
+                    spilled_bytes: stores.iter().map(PartitionedDigests::spilled_bytes).sum(),
+                    threads: threads as u64,
+                },
+                elapsed_ms: started.elapsed().as_millis() as u64,
+            },
+            &self.criteria,
+        );
+        Ok(Outcome {
+            summary,
+            lines: drilled.lines,
+            key_names: plan.keys.iter().map(|k| k.source.clone()).collect(),
+        })
+    }
+
+    /// Scans both sides at once: each split of each side is a task on the pool.
+    fn scan(
+        &self,
+        plan: &Plan,
+        sources: &[Box<dyn Source>; 2],
+        stores: &[PartitionedDigests; 2],
+        tallies: &[SideTally; 2],
+        observer: &dyn Observer,
+    ) -> Result<()> {
+        let counts = [sources[0].splits(), sources[1].splits()];
+        // Interleave the sides so both make progress from the start.
+        let mut tasks = Vec::with_capacity(counts[0] + counts[1]);
+        for i in 0..counts[0].max(counts[1]) {
+            for side in Side::BOTH {
+                if i < counts[side.index()] {
+                    tasks.push((side, i));
+                }
+            }
+        }
+        tasks.into_par_iter().try_for_each(|(side, split)| {
+            let digester = Digester::new(plan, side);
+            let store = &stores[side.index()];
+            let tally = &tallies[side.index()];
+            let mut scratch = Vec::with_capacity(256);
+            let mut entries = Vec::new();
+            let mut null_keys = Vec::new();
+            sources[side.index()].read_split(split, &plan.projections[side.index()], &mut |batch| {
+                entries.clear();
+                null_keys.clear();
+                digester.digest(&batch, &mut scratch, &mut entries, &mut null_keys);
+                store.insert(&mut entries)?;
+                tally
+                    .rows
+                    .fetch_add(batch.locators.len() as u64, Ordering::Relaxed);
+                if !null_keys.is_empty() {
+                    tally
+                        .null_keys
+                        .fetch_add(null_keys.len() as u64, Ordering::Relaxed);
+                    let mut sample = tally.null_key_sample.lock().expect("null key sample lock");
+                    for &locator in &null_keys {
+                        sample.push(locator);
+                    }
+                }
+                observer.scanned(side, batch.progress);
+                Ok(())
+            })
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! recon reconciles two copies of a dataset: it proves that they agree, or shows exactly
+//! where and how they don't, and computes a reconciliation accuracy that a migration can
+//! use as its rollback criterion.
+//!
+//! ```text
+//!  source ─┐
+//!          ├─ scan ─> normalize ─> digest ─> partition ─> compare ─> drill down ─> metrics ─> report
+//!  target ─┘  (Arrow    (canonical   (key hash,  (by key     (join per   (refetch    (accuracy,  (terminal,
+//!             batches)   values)      row hash)   hash)       partition)  changed)    verdict)    JSON, CSV)
+//! ```
+//!
+//! Each stage is one module: [`source`], [`normalize`], [`digest`], [`partition`],
+//! [`compare`], [`drilldown`], [`metrics`], [`report`]; [`job`] runs them in order and
+//! [`cli`] is the command line.
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod compare;
+pub mod digest;
+pub mod drilldown;
+pub mod error;
+pub mod job;
+pub mod metrics;
+pub mod normalize;
+pub mod partition;
+pub mod report;
+pub mod source;
+
+pub use error::{Error, Result, Side};
+pub use job::{EngineOptions, Job, Outcome};

@@ -1,0 +1,366 @@
+//! Metrics stage: turns exact counts into the [`Summary`] (accuracy, per-column rates)
+//! and checks the configured [`Criteria`], giving a [`Verdict`]. A breached criterion is
+//! a result, not an error. It does no I/O.
+
+use serde::Serialize;
+
+use crate::compare::Counts;
+use crate::drilldown::ColumnCounts;
+use crate::error::{Error, Result};
+use crate::normalize::text::parse_decimal;
+use crate::normalize::{CompareAs, Plan};
+
+/// Version of the JSON summary layout; bumped on any incompatible change.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A percentage threshold kept exactly as written (`99.9` is 999/1000, not a float).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Percent {
+    mantissa: i128,
+    scale: i8,
+}
+
+impl Percent {
+    /// Parses `99.9` or `99.9%`; it must lie in [0, 100].
+    pub fn parse(text: &str) -> Result<Percent> {
+        let bare = text.trim().trim_end_matches('%').trim_end();
+        let (mantissa, scale) = parse_decimal(bare.as_bytes()).ok_or_else(|| {
+            Error::Config(format!(
+                "{text:?} is not a percentage; write it like 99.9 or 99.9%"
+            ))
+        })?;
+        let percent = Percent { mantissa, scale };
+        if mantissa < 0 || percent.value() > 100.0 {
+            return Err(Error::Config(format!(
+                "accuracy threshold {text} is outside 0..100%"
+            )));
+        }
+        Ok(percent)
+    }
+
+    /// The percentage as a float, for display.
+    pub fn value(&self) -> f64 {
+        self.mantissa as f64 / 10f64.powi(i32::from(self.scale))
+    }
+
+    /// Whether `numerator / denominator` (a fraction) is at least this percentage,
+    /// decided in exact integer arithmetic.
+    pub fn is_met_by(&self, numerator: u64, denominator: u64) -> bool {
+        if denominator == 0 {
+            return true;
+        }
+        // numerator/denominator >= mantissa / (100 * 10^scale)
+        let lhs = i128::from(numerator) * 100 * 10i128.pow(self.scale as u32);
+        let rhs = self.mantissa * i128::from(denominator);
+        lhs >= rhs
+    }
+}
+
+/// The rollback criteria of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Criteria {
+    /// Overall accuracy must be at least this.
+    pub min_accuracy: Option<Percent>,
+}
+
+/// One criterion that was not met.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Breach {
+    /// The criterion's name, as in the job file and flags.
+    pub criterion: String,
+    /// What was measured.
+    pub measured: f64,
+    /// The limit it was held to.
+    pub threshold: f64,
+    /// The breach in plain words.
+    pub message: String,
+}
+
+/// Pass or fail, with every breached criterion.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Verdict {
+    /// True when no criterion is breached (or none was given).
+    pub passed: bool,
+    /// Every breached criterion.
+    pub breaches: Vec<Breach>,
+}
+
+/// One side of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SideSummary {
+    /// Where the data came from.
+    pub uri: String,
+    /// Rows read, including rows with NULL or repeated keys.
+    pub rows: u64,
+}
+
+/// A count per side.
+#[derive(Debug, Clone, Copy, Serialize, Default, PartialEq, Eq)]
+pub struct PerSide {
+    /// On the source.
+    pub source: u64,
+    /// On the target.
+    pub target: u64,
+}
+
+impl From<[u64; 2]> for PerSide {
+    fn from(v: [u64; 2]) -> Self {
+        PerSide {
+            source: v[0],
+            target: v[1],
+        }
+    }
+}
+
+/// Per-column results.
+#[derive(Debug, Clone, Serialize)]
+pub struct ColumnSummary {
+    /// Source column name.
+    pub source: String,
+    /// Target column name.
+    pub target: String,
+    /// The type both sides were compared as.
+    pub compare_as: CompareAs,
+    /// How values were read to make them comparable.
+    pub notes: Vec<String>,
+    /// Rows compared on both sides (keys present once on each side).
+    pub compared: u64,
+    /// Compared rows whose values differ.
+    pub mismatched: u64,
+    /// Values that could not be read as `compare_as`.
+    pub unparseable: PerSide,
+    /// (compared − mismatched) / compared; null when nothing was compared.
+    pub accuracy: Option<f64>,
+}
+
+/// How the stored difference lines relate to all of them.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiffLines {
+    /// Difference lines that exist (one per changed value, per one-sided, duplicate or
+    /// NULL key).
+    pub total: u64,
+    /// Lines kept in reports.
+    pub kept: u64,
+    /// The cap on kept lines.
+    pub max: u64,
+    /// Whether lines were left out because of the cap.
+    pub capped: bool,
+}
+
+/// Execution facts.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    /// Key-hash partitions used.
+    pub partitions: u64,
+    /// Partitions matched by fingerprint without a row-level join.
+    pub identical_partitions: u64,
+    /// Bytes of digests spilled to disk.
+    pub spilled_bytes: u64,
+    /// Worker threads.
+    pub threads: u64,
+}
+
+/// The result of a reconciliation: the versioned JSON summary's content.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Layout version.
+    pub format_version: u32,
+    /// The source.
+    pub source: SideSummary,
+    /// The target.
+    pub target: SideSummary,
+    /// Key columns (source names).
+    pub key: Vec<String>,
+    /// Distinct non-NULL keys on either side.
+    pub keys_in_union: u64,
+    /// Keys once on each side with equal rows.
+    pub matched: u64,
+    /// Keys once on each side with different rows.
+    pub changed: u64,
+    /// Keys only on the source.
+    pub missing_in_target: u64,
+    /// Keys only on the target.
+    pub extra_in_target: u64,
+    /// Distinct keys that repeat, per side.
+    pub duplicate_keys: PerSide,
+    /// Rows carrying a repeated key, per side.
+    pub duplicate_key_rows: PerSide,
+    /// Keys repeated on at least one side (their own category).
+    pub keys_with_duplicates: u64,
+    /// Rows with a NULL in a key column, per side (not part of the key union).
+    pub null_keys: PerSide,
+    /// matched / keys_in_union (1 when both sides are empty).
+    pub accuracy: f64,
+    /// Per-column results.
+    pub columns: Vec<ColumnSummary>,
+    /// Columns only the source has (not compared).
+    pub only_in_source: Vec<String>,
+    /// Columns only the target has (not compared).
+    pub only_in_target: Vec<String>,
+    /// Columns on both sides left out on purpose.
+    pub excluded: Vec<String>,
+    /// Stored difference lines versus all of them.
+    pub diff_lines: DiffLines,
+    /// Execution facts.
+    pub run: RunInfo,
+    /// Pass or fail.
+    pub verdict: Verdict,
+    /// Wall time of the whole run.
+    pub elapsed_ms: u64,
+}
+
+/// Everything the summary is computed from.
+pub struct Measurements<'a> {
+    /// The plan.
+    pub plan: &'a Plan,
+    /// Source and target locations.
+    pub uris: [String; 2],
+    /// Rows read per side.
+    pub rows: [u64; 2],
+    /// Rows with NULL keys per side.
+    pub null_keys: [u64; 2],
+    /// Comparison counts.
+    pub counts: Counts,
+    /// Drill-down counts.
+    pub columns: &'a ColumnCounts,
+    /// Lines kept.
+    pub kept_lines: u64,
+    /// The cap on kept lines.
+    pub max_lines: u64,
+    /// Execution facts.
+    pub run: RunInfo,
+    /// Wall time.
+    pub elapsed_ms: u64,
+}
+
+impl Summary {
+    /// Computes the summary and verdict.
+    pub fn new(m: Measurements<'_>, criteria: &Criteria) -> Summary {
+        let counts = m.counts;
+        let compared = counts.matched + counts.changed;
+        let union = counts.keys_in_union();
+        let accuracy = fraction(counts.matched, union).unwrap_or(1.0);
+        let columns = m
+            .plan
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, pair)| ColumnSummary {
+                source: pair.source.clone(),
+                target: pair.target.clone(),
+                compare_as: pair.compare_as,
+                notes: pair.notes.clone(),
+                compared,
+                mismatched: m.columns.mismatched[i],
+                unparseable: m.columns.unparseable[i].into(),
+                accuracy: fraction(compared - m.columns.mismatched[i], compared),
+            })
+            .collect();
+        let total_lines = m.columns.changed_lines
+            + counts.missing_in_target
+            + counts.extra_in_target
+            + counts.keys_with_duplicates
+            + m.null_keys[0]
+            + m.null_keys[1];
+        let mut breaches = Vec::new();
+        if let Some(min) = criteria.min_accuracy
+            && !min.is_met_by(counts.matched, union)
+        {
+            breaches.push(Breach {
+                criterion: "min_accuracy".into(),
+                measured: accuracy * 100.0,
+                threshold: min.value(),
+                message: format!(
+                    "accuracy {} is below the rollback threshold {}%",
+                    format_percent(counts.matched, union),
+                    min.value()
+                ),
+            });
+        }
+        let [source_uri, target_uri] = m.uris;
+        Summary {
+            format_version: FORMAT_VERSION,
+            source: SideSummary {
+                uri: source_uri,
+                rows: m.rows[0],
+            },
+            target: SideSummary {
+                uri: target_uri,
+                rows: m.rows[1],
+            },
+            key: m.plan.keys.iter().map(|k| k.source.clone()).collect(),
+            keys_in_union: union,
+            matched: counts.matched,
+            changed: counts.changed,
+            missing_in_target: counts.missing_in_target,
+            extra_in_target: counts.extra_in_target,
+            duplicate_keys: counts.duplicate_keys.into(),
+            duplicate_key_rows: counts.duplicate_key_rows.into(),
+            keys_with_duplicates: counts.keys_with_duplicates,
+            null_keys: m.null_keys.into(),
+            accuracy,
+            columns,
+            only_in_source: m.plan.only_in_source.clone(),
+            only_in_target: m.plan.only_in_target.clone(),
+            excluded: m.plan.excluded.clone(),
+            diff_lines: DiffLines {
+                total: total_lines,
+                kept: m.kept_lines,
+                max: m.max_lines,
+                capped: m.kept_lines < total_lines,
+            },
+            run: m.run,
+            verdict: Verdict {
+                passed: breaches.is_empty(),
+                breaches,
+            },
+            elapsed_ms: m.elapsed_ms,
+        }
+    }
+}
+
+fn fraction(numerator: u64, denominator: u64) -> Option<f64> {
+    (denominator > 0).then(|| numerator as f64 / denominator as f64)
+}
+
+/// A fraction as a percentage with enough digits that a breach never prints as equal to
+/// its threshold (99.995% is not shown as 100.00%).
+pub fn format_percent(numerator: u64, denominator: u64) -> String {
+    if denominator == 0 || numerator == denominator {
+        return "100%".into();
+    }
+    let value = numerator as f64 / denominator as f64 * 100.0;
+    for digits in 2..=9 {
+        let text = format!("{value:.digits$}");
+        if !text.starts_with("100") {
+            return format!("{text}%");
+        }
+    }
+    "99.999999999%".into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_are_exact() {
+        let p = Percent::parse("99.9%").unwrap();
+        assert!(p.is_met_by(999, 1000));
+        assert!(!p.is_met_by(998_999, 1_000_000));
+        assert!(Percent::parse("100").unwrap().is_met_by(5, 5));
+        assert!(!Percent::parse("100").unwrap().is_met_by(4, 5));
+        assert!(Percent::parse("100.1").is_err());
+        assert!(Percent::parse("-1").is_err());
+        assert!(Percent::parse("abc").is_err());
+        assert!(Percent::parse("0").unwrap().is_met_by(0, 10));
+    }
+
+    #[test]
+    fn percent_text_never_rounds_up_to_whole() {
+        assert!(!format_percent(99_995, 100_000).starts_with("100"));
+        assert_eq!(format_percent(9_999_999, 10_000_000), "99.99999%");
+        assert_eq!(format_percent(1, 2), "50.00%");
+        assert_eq!(format_percent(0, 0), "100%");
+    }
+}

@@ -1,0 +1,528 @@
+//! The canonical value encoding: typed, length-prefixed, with an explicit NULL tag. Two
+//! values are equal exactly when their encodings are equal bytes, so the same bytes feed
+//! the row digest (scan) and the per-column comparison (drill-down). There are no
+//! sentinel strings and no separators, so `("ab","c")` never equals `("a","bc")`.
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::*;
+use arrow_array::{Array, ArrayRef, PrimitiveArray};
+use arrow_buffer::NullBuffer;
+use arrow_schema::{DataType, TimeUnit};
+
+use super::CompareAs;
+use super::text;
+
+const TAG_NULL: u8 = 0;
+const TAG_TEXT: u8 = 1;
+const TAG_NUMBER: u8 = 2;
+const TAG_FLOAT: u8 = 3;
+const TAG_BOOL: u8 = 4;
+const TAG_DATE: u8 = 5;
+const TAG_TIMESTAMP: u8 = 6;
+const TAG_BYTES: u8 = 7;
+const TAG_UNPARSEABLE: u8 = 0xFF;
+
+/// What encoding one value produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoded {
+    /// The value is NULL.
+    Null,
+    /// A typed value.
+    Value,
+    /// Text that could not be read as the comparison type; encoded as raw text under its
+    /// own tag, so it never equals a typed value.
+    Unparseable,
+}
+
+/// One column of one batch, ready to encode row by row.
+///
+/// The match on the column's physical type happens per value; it is a predictable
+/// branch, not dynamic dispatch, and no value allocates.
+pub struct ValueEncoder {
+    values: Values,
+    nulls: Option<NullBuffer>,
+    compare_as: CompareAs,
+}
+
+enum Values {
+    Utf8(arrow_array::StringArray),
+    LargeUtf8(arrow_array::LargeStringArray),
+    Utf8View(arrow_array::StringViewArray),
+    Binary(arrow_array::BinaryArray),
+    LargeBinary(arrow_array::LargeBinaryArray),
+    FixedBinary(arrow_array::FixedSizeBinaryArray),
+    I8(PrimitiveArray<Int8Type>),
+    I16(PrimitiveArray<Int16Type>),
+    I32(PrimitiveArray<Int32Type>),
+    I64(PrimitiveArray<Int64Type>),
+    U8(PrimitiveArray<UInt8Type>),
+    U16(PrimitiveArray<UInt16Type>),
+    U32(PrimitiveArray<UInt32Type>),
+    U64(PrimitiveArray<UInt64Type>),
+    Decimal(PrimitiveArray<Decimal128Type>, i8),
+    F32(PrimitiveArray<Float32Type>),
+    F64(PrimitiveArray<Float64Type>),
+    Bool(arrow_array::BooleanArray),
+    Date32(PrimitiveArray<Date32Type>),
+    Date64(PrimitiveArray<Date64Type>),
+    /// Any timestamp unit, as raw i64 counts of `unit` since the epoch.
+    Timestamp(PrimitiveArray<Int64Type>, TimeUnit, bool),
+}
+
+/// Whether recon can compare columns of this Arrow type.
+pub fn supported(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Utf8
+            | DataType::LargeUtf8
+            | DataType::Utf8View
+            | DataType::Binary
+            | DataType::LargeBinary
+            | DataType::FixedSizeBinary(_)
+            | DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
+            | DataType::Decimal128(_, _)
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Boolean
+            | DataType::Date32
+            | DataType::Date64
+            | DataType::Timestamp(_, _)
+    )
+}
+
+impl ValueEncoder {
+    /// Prepares `array` for encoding as `compare_as`. The type must be [`supported`].
+    pub fn new(array: &ArrayRef, compare_as: CompareAs) -> Self {
+        let values = match array.data_type() {
+            DataType::Utf8 => Values::Utf8(array.as_string::<i32>().clone()),
+            DataType::LargeUtf8 => Values::LargeUtf8(array.as_string::<i64>().clone()),
+            DataType::Utf8View => Values::Utf8View(array.as_string_view().clone()),
+            DataType::Binary => Values::Binary(array.as_binary::<i32>().clone()),
+            DataType::LargeBinary => Values::LargeBinary(array.as_binary::<i64>().clone()),
+            DataType::FixedSizeBinary(_) => {
+                Values::FixedBinary(array.as_fixed_size_binary().clone())
+            }
+            DataType::Int8 => Values::I8(array.as_primitive().clone()),
+            DataType::Int16 => Values::I16(array.as_primitive().clone()),
+            DataType::Int32 => Values::I32(array.as_primitive().clone()),
+            DataType::Int64 => Values::I64(array.as_primitive().clone()),
+            DataType::UInt8 => Values::U8(array.as_primitive().clone()),
+            DataType::UInt16 => Values::U16(array.as_primitive().clone()),
+            DataType::UInt32 => Values::U32(array.as_primitive().clone()),
+            DataType::UInt64 => Values::U64(array.as_primitive().clone()),
+            DataType::Decimal128(_, scale) => Values::Decimal(array.as_primitive().clone(), *scale),
+            DataType::Float32 => Values::F32(array.as_primitive().clone()),
+            DataType::Float64 => Values::F64(array.as_primitive().clone()),
+            DataType::Boolean => Values::Bool(array.as_boolean().clone()),
+            DataType::Date32 => Values::Date32(array.as_primitive().clone()),
+            DataType::Date64 => Values::Date64(array.as_primitive().clone()),
+            DataType::Timestamp(unit, tz) => {
+                let raw = match unit {
+                    TimeUnit::Second => array.as_primitive::<TimestampSecondType>().values(),
+                    TimeUnit::Millisecond => {
+                        array.as_primitive::<TimestampMillisecondType>().values()
+                    }
+                    TimeUnit::Microsecond => {
+                        array.as_primitive::<TimestampMicrosecondType>().values()
+                    }
+                    TimeUnit::Nanosecond => {
+                        array.as_primitive::<TimestampNanosecondType>().values()
+                    }
+                };
+                Values::Timestamp(
+                    PrimitiveArray::new(raw.clone(), array.nulls().cloned()),
+                    *unit,
+                    tz.is_some(),
+                )
+            }
+            other => unreachable!("unsupported type {other} passed the plan"),
+        };
+        ValueEncoder {
+            values,
+            nulls: array.logical_nulls(),
+            compare_as,
+        }
+    }
+
+    /// Whether row `row` is NULL.
+    #[inline]
+    pub fn is_null(&self, row: usize) -> bool {
+        self.nulls.as_ref().is_some_and(|n| n.is_null(row))
+    }
+
+    /// Appends the canonical encoding of row `row` to `out`.
+    #[inline]
+    pub fn encode(&self, row: usize, out: &mut Vec<u8>) -> Encoded {
+        if self.is_null(row) {
+            out.push(TAG_NULL);
+            return Encoded::Null;
+        }
+        match &self.values {
+            Values::Utf8(a) => encode_text(a.value(row).as_bytes(), self.compare_as, out),
+            Values::LargeUtf8(a) => encode_text(a.value(row).as_bytes(), self.compare_as, out),
+            Values::Utf8View(a) => encode_text(a.value(row).as_bytes(), self.compare_as, out),
+            Values::Binary(a) => put_bytes(TAG_BYTES, a.value(row), out),
+            Values::LargeBinary(a) => put_bytes(TAG_BYTES, a.value(row), out),
+            Values::FixedBinary(a) => put_bytes(TAG_BYTES, a.value(row), out),
+            Values::I8(a) => self.encode_integer(i128::from(a.value(row)), out),
+            Values::I16(a) => self.encode_integer(i128::from(a.value(row)), out),
+            Values::I32(a) => self.encode_integer(i128::from(a.value(row)), out),
+            Values::I64(a) => self.encode_integer(i128::from(a.value(row)), out),
+            Values::U8(a) => self.encode_integer(i128::from(a.value(row)), out),
+            Values::U16(a) => self.encode_integer(i128::from(a.value(row)), out),
+            Values::U32(a) => self.encode_integer(i128::from(a.value(row)), out),
+            Values::U64(a) => self.encode_integer(i128::from(a.value(row)), out),
+            Values::Decimal(a, scale) => {
+                let mantissa = a.value(row);
+                if self.compare_as == CompareAs::Float64 {
+                    put_float(decimal_to_f64(mantissa, *scale), out)
+                } else {
+                    put_number(mantissa, *scale, out)
+                }
+            }
+            Values::F32(a) => put_float(f64::from(a.value(row)), out),
+            Values::F64(a) => put_float(a.value(row), out),
+            Values::Bool(a) => {
+                out.extend_from_slice(&[TAG_BOOL, u8::from(a.value(row))]);
+                Encoded::Value
+            }
+            Values::Date32(a) => put_date(a.value(row), out),
+            Values::Date64(a) => put_date(a.value(row).div_euclid(86_400_000) as i32, out),
+            Values::Timestamp(a, unit, _) => {
+                let (seconds, nanos) = split_timestamp(a.value(row), *unit);
+                put_timestamp(seconds, nanos, out)
+            }
+        }
+    }
+
+    #[inline]
+    fn encode_integer(&self, value: i128, out: &mut Vec<u8>) -> Encoded {
+        if self.compare_as == CompareAs::Float64 {
+            put_float(value as f64, out)
+        } else {
+            put_number(value, 0, out)
+        }
+    }
+
+    /// The value of row `row` as a person reads it, `None` for NULL.
+    pub fn display(&self, row: usize) -> Option<String> {
+        if self.is_null(row) {
+            return None;
+        }
+        Some(match &self.values {
+            Values::Utf8(a) => a.value(row).to_string(),
+            Values::LargeUtf8(a) => a.value(row).to_string(),
+            Values::Utf8View(a) => a.value(row).to_string(),
+            Values::Binary(a) => hex(a.value(row)),
+            Values::LargeBinary(a) => hex(a.value(row)),
+            Values::FixedBinary(a) => hex(a.value(row)),
+            Values::I8(a) => a.value(row).to_string(),
+            Values::I16(a) => a.value(row).to_string(),
+            Values::I32(a) => a.value(row).to_string(),
+            Values::I64(a) => a.value(row).to_string(),
+            Values::U8(a) => a.value(row).to_string(),
+            Values::U16(a) => a.value(row).to_string(),
+            Values::U32(a) => a.value(row).to_string(),
+            Values::U64(a) => a.value(row).to_string(),
+            Values::Decimal(a, scale) => format_decimal(a.value(row), *scale),
+            Values::F32(a) => a.value(row).to_string(),
+            Values::F64(a) => a.value(row).to_string(),
+            Values::Bool(a) => a.value(row).to_string(),
+            Values::Date32(a) => format_date(i64::from(a.value(row))),
+            Values::Date64(a) => format_date(a.value(row).div_euclid(86_400_000)),
+            Values::Timestamp(a, unit, zoned) => {
+                let (seconds, nanos) = split_timestamp(a.value(row), *unit);
+                format_timestamp(seconds, nanos, *zoned)
+            }
+        })
+    }
+}
+
+#[inline]
+fn encode_text(text: &[u8], compare_as: CompareAs, out: &mut Vec<u8>) -> Encoded {
+    let parsed = match compare_as {
+        CompareAs::Text => return put_bytes(TAG_TEXT, text, out),
+        CompareAs::Binary => return put_bytes(TAG_BYTES, text, out),
+        CompareAs::Number => text::parse_decimal(text).map(|(m, s)| put_number(m, s, out)),
+        CompareAs::Float64 => std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+            .map(|v| put_float(v, out)),
+        CompareAs::Float32 => std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse::<f32>().ok())
+            .map(|v| put_float(f64::from(v), out)),
+        CompareAs::Bool => text::parse_bool(text).map(|v| {
+            out.extend_from_slice(&[TAG_BOOL, u8::from(v)]);
+            Encoded::Value
+        }),
+        CompareAs::Date => text::parse_date(text).map(|d| put_date(d, out)),
+        CompareAs::Timestamp => text::parse_timestamp(text).map(|(s, n)| put_timestamp(s, n, out)),
+    };
+    match parsed {
+        Some(encoded) => encoded,
+        None => {
+            put_bytes(TAG_UNPARSEABLE, text, out);
+            Encoded::Unparseable
+        }
+    }
+}
+
+#[inline]
+fn put_bytes(tag: u8, bytes: &[u8], out: &mut Vec<u8>) -> Encoded {
+    out.push(tag);
+    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(bytes);
+    Encoded::Value
+}
+
+/// Exact numbers compare by value: trailing fractional zeros are dropped, so `12.50`,
+/// `12.5` and a decimal(10,3) `12.500` encode alike, and the integer `7` equals `7.00`.
+#[inline]
+fn put_number(mut mantissa: i128, mut scale: i8, out: &mut Vec<u8>) -> Encoded {
+    while scale < 0 {
+        match mantissa.checked_mul(10) {
+            Some(m) => {
+                mantissa = m;
+                scale += 1;
+            }
+            None => break,
+        }
+    }
+    if mantissa == 0 {
+        scale = 0;
+    }
+    while scale > 0 && mantissa % 10 == 0 {
+        mantissa /= 10;
+        scale -= 1;
+    }
+    out.push(TAG_NUMBER);
+    out.extend_from_slice(&mantissa.to_le_bytes());
+    out.push(scale as u8);
+    Encoded::Value
+}
+
+/// Floats compare by value: `-0.0` equals `0.0` and every NaN equals every other NaN.
+#[inline]
+fn put_float(value: f64, out: &mut Vec<u8>) -> Encoded {
+    let canonical = if value == 0.0 {
+        0.0f64
+    } else if value.is_nan() {
+        f64::NAN
+    } else {
+        value
+    };
+    out.push(TAG_FLOAT);
+    out.extend_from_slice(&canonical.to_bits().to_le_bytes());
+    Encoded::Value
+}
+
+#[inline]
+fn put_date(days: i32, out: &mut Vec<u8>) -> Encoded {
+    out.push(TAG_DATE);
+    out.extend_from_slice(&days.to_le_bytes());
+    Encoded::Value
+}
+
+#[inline]
+fn put_timestamp(seconds: i64, nanos: u32, out: &mut Vec<u8>) -> Encoded {
+    out.push(TAG_TIMESTAMP);
+    out.extend_from_slice(&seconds.to_le_bytes());
+    out.extend_from_slice(&nanos.to_le_bytes());
+    Encoded::Value
+}
+
+#[inline]
+fn split_timestamp(value: i64, unit: TimeUnit) -> (i64, u32) {
+    let per_second: i64 = match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    };
+    let nanos_per_unit = 1_000_000_000 / per_second;
+    (
+        value.div_euclid(per_second),
+        (value.rem_euclid(per_second) * nanos_per_unit) as u32,
+    )
+}
+
+fn decimal_to_f64(mantissa: i128, scale: i8) -> f64 {
+    if scale >= 0 {
+        mantissa as f64 / 10f64.powi(i32::from(scale))
+    } else {
+        mantissa as f64 * 10f64.powi(-i32::from(scale))
+    }
+}
+
+/// Formats a decimal mantissa at its scale, keeping the scale's digits (`12.50`).
+pub fn format_decimal(mantissa: i128, scale: i8) -> String {
+    if scale <= 0 {
+        let mut s = mantissa.to_string();
+        s.extend(std::iter::repeat_n('0', (-i32::from(scale)) as usize));
+        return s;
+    }
+    let digits = mantissa.unsigned_abs().to_string();
+    let scale = scale as usize;
+    let padded = if digits.len() <= scale {
+        format!("{}{}", "0".repeat(scale + 1 - digits.len()), digits)
+    } else {
+        digits
+    };
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    format!("{}{int}.{frac}", if mantissa < 0 { "-" } else { "" })
+}
+
+/// Formats days since the epoch as `YYYY-MM-DD`.
+pub fn format_date(days: i64) -> String {
+    let (y, m, d) = text::civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Formats an instant as ISO 8601, with `Z` for time-zone-aware values.
+pub fn format_timestamp(seconds: i64, nanos: u32, zoned: bool) -> String {
+    let days = seconds.div_euclid(86_400);
+    let secs = seconds.rem_euclid(86_400);
+    let mut s = format!(
+        "{}T{:02}:{:02}:{:02}",
+        format_date(days),
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    );
+    if nanos > 0 {
+        let frac = format!("{nanos:09}");
+        s.push('.');
+        s.push_str(frac.trim_end_matches('0'));
+    }
+    if zoned {
+        s.push('Z');
+    }
+    s
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(2 + bytes.len() * 2);
+    s.push_str("0x");
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Decimal128Array, Int64Array, StringArray, TimestampMicrosecondArray};
+
+    use super::*;
+
+    fn encode_one(array: ArrayRef, compare_as: CompareAs) -> (Vec<u8>, Encoded) {
+        let encoder = ValueEncoder::new(&array, compare_as);
+        let mut out = Vec::new();
+        let e = encoder.encode(0, &mut out);
+        (out, e)
+    }
+
+    fn text(s: Option<&str>) -> ArrayRef {
+        Arc::new(StringArray::from(vec![s]))
+    }
+
+    #[test]
+    fn text_decimal_equals_typed_decimal_of_any_scale() {
+        let typed: ArrayRef = Arc::new(
+            Decimal128Array::from(vec![12500])
+                .with_precision_and_scale(10, 3)
+                .unwrap(),
+        );
+        let (a, _) = encode_one(typed, CompareAs::Number);
+        assert_eq!(encode_one(text(Some("12.50")), CompareAs::Number).0, a);
+        assert_eq!(encode_one(text(Some("12.5")), CompareAs::Number).0, a);
+        assert_ne!(encode_one(text(Some("12.51")), CompareAs::Number).0, a);
+    }
+
+    #[test]
+    fn integers_equal_integral_decimals() {
+        let int: ArrayRef = Arc::new(Int64Array::from(vec![7]));
+        assert_eq!(
+            encode_one(int, CompareAs::Number).0,
+            encode_one(text(Some("7.00")), CompareAs::Number).0
+        );
+    }
+
+    #[test]
+    fn null_and_empty_string_differ_and_null_equals_null() {
+        let (null, e) = encode_one(text(None), CompareAs::Text);
+        assert_eq!(e, Encoded::Null);
+        let (empty, _) = encode_one(text(Some("")), CompareAs::Text);
+        assert_ne!(null, empty);
+        assert_eq!(null, encode_one(text(None), CompareAs::Number).0);
+    }
+
+    #[test]
+    fn unparseable_text_is_flagged_and_never_equals_a_value() {
+        let (bad, e) = encode_one(text(Some("12,50")), CompareAs::Number);
+        assert_eq!(e, Encoded::Unparseable);
+        assert_ne!(bad, encode_one(text(Some("12,50")), CompareAs::Text).0);
+    }
+
+    #[test]
+    fn encoding_is_length_prefixed() {
+        let mut ab_c = Vec::new();
+        let mut a_bc = Vec::new();
+        let pair = |x: &str, y: &str, out: &mut Vec<u8>| {
+            put_bytes(TAG_TEXT, x.as_bytes(), out);
+            put_bytes(TAG_TEXT, y.as_bytes(), out);
+        };
+        pair("ab", "c", &mut ab_c);
+        pair("a", "bc", &mut a_bc);
+        assert_ne!(ab_c, a_bc);
+    }
+
+    #[test]
+    fn text_timestamp_equals_typed_instant() {
+        let typed: ArrayRef = Arc::new(
+            TimestampMicrosecondArray::from(vec![1_704_448_800_000_000]).with_timezone("UTC"),
+        );
+        let (a, _) = encode_one(typed.clone(), CompareAs::Timestamp);
+        assert_eq!(
+            encode_one(text(Some("2024-01-05T10:00:00Z")), CompareAs::Timestamp).0,
+            a
+        );
+        let encoder = ValueEncoder::new(&typed, CompareAs::Timestamp);
+        assert_eq!(encoder.display(0).unwrap(), "2024-01-05T10:00:00Z");
+    }
+
+    #[test]
+    fn floats_canonicalise_zero_and_nan() {
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        put_float(-0.0, &mut a);
+        put_float(0.0, &mut b);
+        assert_eq!(a, b);
+        a.clear();
+        b.clear();
+        put_float(f64::NAN, &mut a);
+        put_float(-f64::NAN, &mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn decimal_formatting() {
+        assert_eq!(format_decimal(1250, 2), "12.50");
+        assert_eq!(format_decimal(-5, 3), "-0.005");
+        assert_eq!(format_decimal(12, -2), "1200");
+        assert_eq!(
+            format_timestamp(-1, 500_000_000, false),
+            "1969-12-31T23:59:59.5"
+        );
+    }
+}

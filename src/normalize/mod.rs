@@ -1,0 +1,559 @@
+//! Map-and-normalize stage: decides which source column is compared with which target
+//! column, and as what type (the [`Plan`]), and turns values into canonical bytes
+//! ([`canonical`]). It reads schemas, never rows; it does not hash, partition or report.
+
+pub mod canonical;
+pub mod text;
+
+use std::fmt;
+
+use arrow_schema::{DataType, Schema};
+
+use crate::error::{Error, Result, Side};
+
+/// The type two columns are compared as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareAs {
+    /// Exact bytes of UTF-8 text.
+    Text,
+    /// Exact decimal value (integers and decimals of any scale).
+    Number,
+    /// 64-bit floating point value.
+    Float64,
+    /// 32-bit floating point value.
+    Float32,
+    /// `true` / `false`.
+    Bool,
+    /// Calendar date.
+    Date,
+    /// Instant, to the nanosecond.
+    Timestamp,
+    /// Raw bytes.
+    Binary,
+}
+
+impl fmt::Display for CompareAs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CompareAs::Text => "text",
+            CompareAs::Number => "number",
+            CompareAs::Float64 => "float64",
+            CompareAs::Float32 => "float32",
+            CompareAs::Bool => "bool",
+            CompareAs::Date => "date",
+            CompareAs::Timestamp => "timestamp",
+            CompareAs::Binary => "binary",
+        })
+    }
+}
+
+/// One source column and the target column it is compared with.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ColumnPair {
+    /// Column name on the source.
+    pub source: String,
+    /// Column name on the target.
+    pub target: String,
+    /// Position in the source schema.
+    #[serde(skip)]
+    pub source_index: usize,
+    /// Position in the target schema.
+    #[serde(skip)]
+    pub target_index: usize,
+    /// Source type, as Arrow names it.
+    pub source_type: String,
+    /// Target type, as Arrow names it.
+    pub target_type: String,
+    /// The type both sides are compared as.
+    pub compare_as: CompareAs,
+    /// How values are read to make them comparable, in words.
+    pub notes: Vec<String>,
+}
+
+impl ColumnPair {
+    /// The schema index of this column on `side`.
+    pub fn index(&self, side: Side) -> usize {
+        match side {
+            Side::Source => self.source_index,
+            Side::Target => self.target_index,
+        }
+    }
+
+    /// The column's name on `side`.
+    pub fn name(&self, side: Side) -> &str {
+        match side {
+            Side::Source => &self.source,
+            Side::Target => &self.target,
+        }
+    }
+}
+
+/// Which columns to compare.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnSelection {
+    /// Key columns, by name.
+    pub key: Vec<String>,
+    /// Only these columns are compared (besides the key), when given.
+    pub columns: Option<Vec<String>>,
+    /// These columns are not compared.
+    pub exclude: Vec<String>,
+}
+
+/// The resolved comparison: key columns, compared columns, and what was left out.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Plan {
+    /// Key column pairs, in the order given.
+    pub keys: Vec<ColumnPair>,
+    /// Compared column pairs, in source order.
+    pub columns: Vec<ColumnPair>,
+    /// Columns that exist only on the source.
+    pub only_in_source: Vec<String>,
+    /// Columns that exist only on the target.
+    pub only_in_target: Vec<String>,
+    /// Columns on both sides that were left out (by `--exclude` or `--columns`).
+    pub excluded: Vec<String>,
+    /// Schema indices each side must read, ascending.
+    #[serde(skip)]
+    pub projections: [Vec<usize>; 2],
+}
+
+impl Plan {
+    /// Matches the two schemas according to `selection`.
+    pub fn resolve(
+        schemas: [&Schema; 2],
+        uris: [&str; 2],
+        selection: &ColumnSelection,
+    ) -> Result<Plan> {
+        let [source, target] = schemas;
+        if selection.key.is_empty() {
+            return Err(Error::Config(
+                "no key given: name the column(s) that identify a row with --key (e.g. --key order_id or --key region,id)".into(),
+            ));
+        }
+        let mut keys: Vec<ColumnPair> = Vec::new();
+        for name in &selection.key {
+            let s = find_column(source, name, Side::Source, uris[0], "key column")?;
+            let t = find_column(target, name, Side::Target, uris[1], "key column")?;
+            if keys
+                .iter()
+                .any(|k| k.source_index == s || k.target_index == t)
+            {
+                return Err(Error::Config(format!(
+                    "--key names column {name:?} twice; give each key column once"
+                )));
+            }
+            keys.push(pair(source, target, s, t)?);
+        }
+
+        for name in &selection.exclude {
+            let in_source = lookup(source, name).ok().flatten();
+            let in_target = lookup(target, name).ok().flatten();
+            if in_source.is_none() && in_target.is_none() {
+                return Err(Error::Config(format!(
+                    "--exclude names column {name:?}, which neither side has{}",
+                    suggestion(name, [source, target])
+                )));
+            }
+            if keys
+                .iter()
+                .any(|k| Some(k.source_index) == in_source || Some(k.target_index) == in_target)
+            {
+                return Err(Error::Config(format!(
+                    "--exclude names key column {name:?}; a key column is always compared"
+                )));
+            }
+        }
+        let chosen: Option<Vec<(usize, usize)>> = match &selection.columns {
+            None => None,
+            Some(names) => {
+                let mut chosen = Vec::new();
+                for name in names {
+                    let s = find_column(source, name, Side::Source, uris[0], "column")?;
+                    let t = find_column(target, name, Side::Target, uris[1], "column")?;
+                    chosen.push((s, t));
+                }
+                Some(chosen)
+            }
+        };
+
+        let mut columns = Vec::new();
+        let mut excluded = Vec::new();
+        let mut only_in_source = Vec::new();
+        let mut target_used = vec![false; target.fields().len()];
+        for k in &keys {
+            target_used[k.target_index] = true;
+        }
+        for (s, field) in source.fields().iter().enumerate() {
+            if keys.iter().any(|k| k.source_index == s) {
+                continue;
+            }
+            let Some(t) = lookup_unused(target, field.name(), &target_used) else {
+                only_in_source.push(field.name().clone());
+                continue;
+            };
+            target_used[t] = true;
+            let is_excluded = selection.exclude.iter().any(|e| {
+                e == field.name()
+                    || e == target.field(t).name()
+                    || (lookup(source, e).ok().flatten() == Some(s))
+            });
+            let not_chosen = chosen
+                .as_ref()
+                .is_some_and(|c| !c.iter().any(|&(cs, _)| cs == s));
+            if is_excluded || not_chosen {
+                excluded.push(field.name().clone());
+                continue;
+            }
+            columns.push(pair(source, target, s, t)?);
+        }
+        let only_in_target = target
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(t, _)| !target_used[*t])
+            .map(|(_, f)| f.name().clone())
+            .collect();
+
+        let mut projections = [Vec::new(), Vec::new()];
+        for side in Side::BOTH {
+            let p = &mut projections[side.index()];
+            p.extend(keys.iter().chain(&columns).map(|c| c.index(side)));
+            p.sort_unstable();
+            p.dedup();
+        }
+        Ok(Plan {
+            keys,
+            columns,
+            only_in_source,
+            only_in_target,
+            excluded,
+            projections,
+        })
+    }
+
+    /// Where schema column `index` of `side` sits in a projected batch.
+    pub fn position(&self, side: Side, index: usize) -> usize {
+        self.projections[side.index()]
+            .binary_search(&index)
+            .expect("column is in the projection")
+    }
+}
+
+/// Finds `name` in `schema`: exactly, else case-insensitively when that is unambiguous.
+fn lookup(schema: &Schema, name: &str) -> Result<Option<usize>, Vec<String>> {
+    if let Some(i) = schema.fields().iter().position(|f| f.name() == name) {
+        return Ok(Some(i));
+    }
+    let folded: Vec<usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.name().eq_ignore_ascii_case(name))
+        .map(|(i, _)| i)
+        .collect();
+    match folded.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        many => Err(many
+            .iter()
+            .map(|&i| schema.field(i).name().clone())
+            .collect()),
+    }
+}
+
+fn lookup_unused(schema: &Schema, name: &str, used: &[bool]) -> Option<usize> {
+    match lookup(schema, name) {
+        Ok(Some(i)) if !used[i] => Some(i),
+        _ => None,
+    }
+}
+
+fn find_column(schema: &Schema, name: &str, side: Side, uri: &str, what: &str) -> Result<usize> {
+    match lookup(schema, name) {
+        Ok(Some(i)) => Ok(i),
+        Ok(None) => Err(Error::Schema {
+            side,
+            uri: uri.to_string(),
+            message: format!(
+                "{what} {name:?} not found{}; its columns are: {}",
+                suggestion(name, [schema, schema]),
+                column_list(schema)
+            ),
+        }),
+        Err(candidates) => Err(Error::Schema {
+            side,
+            uri: uri.to_string(),
+            message: format!(
+                "{what} {name:?} matches several columns when letter case is ignored ({}); write the name exactly",
+                candidates.join(", ")
+            ),
+        }),
+    }
+}
+
+fn column_list(schema: &Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// ` (did you mean "x"?)` for the closest existing name, when one is close.
+fn suggestion(name: &str, schemas: [&Schema; 2]) -> String {
+    let lower = name.to_lowercase();
+    schemas
+        .iter()
+        .flat_map(|s| s.fields().iter())
+        .map(|f| (edit_distance(&lower, &f.name().to_lowercase()), f.name()))
+        .filter(|(d, candidate)| *d <= 2.max(candidate.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| format!(" (did you mean {c:?}?)"))
+        .unwrap_or_default()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
+}
+
+/// What kind of values an Arrow type holds, for choosing a comparison type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Integer,
+    Decimal,
+    Float32,
+    Float64,
+    Bool,
+    Date,
+    Timestamp { zoned: bool },
+    Binary,
+}
+
+fn kind_of(data_type: &DataType) -> Option<Kind> {
+    if !canonical::supported(data_type) {
+        return None;
+    }
+    Some(match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Kind::Text,
+        DataType::Binary | DataType::LargeBinary | DataType::FixedSizeBinary(_) => Kind::Binary,
+        DataType::Decimal128(_, _) => Kind::Decimal,
+        DataType::Float32 => Kind::Float32,
+        DataType::Float64 => Kind::Float64,
+        DataType::Boolean => Kind::Bool,
+        DataType::Date32 | DataType::Date64 => Kind::Date,
+        DataType::Timestamp(_, tz) => Kind::Timestamp {
+            zoned: tz.is_some(),
+        },
+        _ => Kind::Integer,
+    })
+}
+
+fn pair(source: &Schema, target: &Schema, s: usize, t: usize) -> Result<ColumnPair> {
+    let (sf, tf) = (source.field(s), target.field(t));
+    let unsupported = |side: Side, field: &arrow_schema::Field| {
+        Error::Config(format!(
+            "{side} column {:?} has type {}, which recon cannot compare yet; leave it out with --exclude {}",
+            field.name(),
+            field.data_type(),
+            field.name()
+        ))
+    };
+    let sk = kind_of(sf.data_type()).ok_or_else(|| unsupported(Side::Source, sf))?;
+    let tk = kind_of(tf.data_type()).ok_or_else(|| unsupported(Side::Target, tf))?;
+    let (compare_as, notes) = compare_as(sk, tk).ok_or_else(|| {
+        Error::Config(format!(
+            "column {:?} is {} on the source and {} on the target, which cannot be compared; leave it out with --exclude {}",
+            sf.name(),
+            sf.data_type(),
+            tf.data_type(),
+            sf.name()
+        ))
+    })?;
+    Ok(ColumnPair {
+        source: sf.name().clone(),
+        target: tf.name().clone(),
+        source_index: s,
+        target_index: t,
+        source_type: sf.data_type().to_string(),
+        target_type: tf.data_type().to_string(),
+        compare_as,
+        notes,
+    })
+}
+
+/// The comparison type of two kinds, and notes on any reading that is not plain equality.
+fn compare_as(a: Kind, b: Kind) -> Option<(CompareAs, Vec<String>)> {
+    use Kind::*;
+    let typed = |k: Kind| -> (CompareAs, Vec<String>) {
+        match k {
+            Text => (CompareAs::Text, vec![]),
+            Integer | Decimal => (
+                CompareAs::Number,
+                vec!["text read as an exact decimal".into()],
+            ),
+            Float32 => (CompareAs::Float32, vec!["text read as float32".into()]),
+            Float64 => (CompareAs::Float64, vec!["text read as float64".into()]),
+            Bool => (CompareAs::Bool, vec!["text read as true/false".into()]),
+            Date => (CompareAs::Date, vec!["text read as YYYY-MM-DD".into()]),
+            Timestamp { zoned } => (
+                CompareAs::Timestamp,
+                vec![if zoned {
+                    "text read as ISO 8601; an offset is converted to UTC, no offset means UTC"
+                        .into()
+                } else {
+                    "text read as ISO 8601; an offset is converted to UTC".into()
+                }],
+            ),
+            Binary => (
+                CompareAs::Binary,
+                vec!["text compared as its UTF-8 bytes".into()],
+            ),
+        }
+    };
+    Some(match (a, b) {
+        (Text, other) | (other, Text) => typed(other),
+        (Integer | Decimal, Integer | Decimal) => (CompareAs::Number, vec![]),
+        (Float32, Float32) => (CompareAs::Float32, vec![]),
+        (Float32 | Float64, Float32 | Float64) => (
+            CompareAs::Float64,
+            vec!["float32 widened to float64".into()],
+        ),
+        (Float32 | Float64, Integer | Decimal) | (Integer | Decimal, Float32 | Float64) => (
+            CompareAs::Float64,
+            vec!["exact number converted to float64".into()],
+        ),
+        (Bool, Bool) => (CompareAs::Bool, vec![]),
+        (Date, Date) => (CompareAs::Date, vec![]),
+        (Timestamp { zoned: x }, Timestamp { zoned: y }) => (
+            CompareAs::Timestamp,
+            if x == y {
+                vec![]
+            } else {
+                vec!["a timestamp without time zone is read as UTC".into()]
+            },
+        ),
+        (Binary, Binary) => (CompareAs::Binary, vec![]),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_schema::{Field, TimeUnit};
+
+    use super::*;
+
+    fn schema(fields: &[(&str, DataType)]) -> Schema {
+        Schema::new(
+            fields
+                .iter()
+                .map(|(n, t)| Field::new(*n, t.clone(), true))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn selection(key: &[&str]) -> ColumnSelection {
+        ColumnSelection {
+            key: key.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn matches_by_name_case_insensitively_and_lists_one_sided_columns() {
+        let s = schema(&[
+            ("id", DataType::Utf8),
+            ("Amount", DataType::Utf8),
+            ("old", DataType::Utf8),
+        ]);
+        let t = schema(&[
+            ("ID", DataType::Int64),
+            ("amount", DataType::Decimal128(10, 2)),
+            ("new", DataType::Utf8),
+        ]);
+        let plan = Plan::resolve([&s, &t], ["s", "t"], &selection(&["id"])).unwrap();
+        assert_eq!(plan.keys[0].compare_as, CompareAs::Number);
+        assert_eq!(plan.columns.len(), 1);
+        assert_eq!(plan.columns[0].target, "amount");
+        assert_eq!(plan.only_in_source, vec!["old"]);
+        assert_eq!(plan.only_in_target, vec!["new"]);
+        assert_eq!(plan.projections, [vec![0, 1], vec![0, 1]]);
+    }
+
+    #[test]
+    fn missing_key_lists_columns_and_suggests() {
+        let s = schema(&[("order_id", DataType::Utf8)]);
+        let t = schema(&[("orderid", DataType::Utf8), ("x", DataType::Utf8)]);
+        let err = Plan::resolve([&s, &t], ["s.csv", "t.csv"], &selection(&["order_id"]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("target t.csv"), "{err}");
+        assert!(err.contains("did you mean \"orderid\""), "{err}");
+        assert!(err.contains("orderid, x"), "{err}");
+    }
+
+    #[test]
+    fn repeated_key_and_excluded_key_are_errors() {
+        let s = schema(&[("id", DataType::Utf8), ("v", DataType::Utf8)]);
+        let err = Plan::resolve([&s, &s], ["s", "t"], &selection(&["id", "ID"])).unwrap_err();
+        assert!(err.to_string().contains("twice"));
+        let mut sel = selection(&["id"]);
+        sel.exclude = vec!["id".into()];
+        assert!(Plan::resolve([&s, &s], ["s", "t"], &sel).is_err());
+        sel.exclude = vec!["nope".into()];
+        assert!(Plan::resolve([&s, &s], ["s", "t"], &sel).is_err());
+    }
+
+    #[test]
+    fn columns_and_exclude_narrow_the_set() {
+        let s = schema(&[
+            ("id", DataType::Utf8),
+            ("a", DataType::Utf8),
+            ("b", DataType::Utf8),
+            ("c", DataType::Utf8),
+        ]);
+        let mut sel = selection(&["id"]);
+        sel.exclude = vec!["b".into()];
+        let plan = Plan::resolve([&s, &s], ["s", "t"], &sel).unwrap();
+        assert_eq!(
+            plan.columns
+                .iter()
+                .map(|c| c.source.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "c"]
+        );
+        assert_eq!(plan.excluded, ["b"]);
+        sel.exclude.clear();
+        sel.columns = Some(vec!["c".into()]);
+        let plan = Plan::resolve([&s, &s], ["s", "t"], &sel).unwrap();
+        assert_eq!(plan.columns.len(), 1);
+        assert_eq!(plan.excluded, ["a", "b"]);
+    }
+
+    #[test]
+    fn incompatible_types_are_refused_with_advice() {
+        let s = schema(&[("id", DataType::Utf8), ("d", DataType::Date32)]);
+        let t = schema(&[("id", DataType::Utf8), ("d", DataType::Boolean)]);
+        let err = Plan::resolve([&s, &t], ["s", "t"], &selection(&["id"])).unwrap_err();
+        assert!(err.to_string().contains("--exclude d"), "{err}");
+        let t = schema(&[
+            ("id", DataType::Utf8),
+            ("d", DataType::Timestamp(TimeUnit::Microsecond, None)),
+        ]);
+        assert!(Plan::resolve([&s, &t], ["s", "t"], &selection(&["id"])).is_err());
+    }
+}

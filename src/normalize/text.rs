@@ -1,0 +1,269 @@
+//! Strict parsers from text to typed values, used when a text column (CSV) is compared
+//! with a typed one. They accept one canonical spelling per type and nothing else: any
+//! leniency (trimming, other spellings) is a normalizer the user asks for, never a default.
+
+/// Parses a plain decimal (`-12.50`, `+3`, `.5`, `7.`) into a mantissa and scale.
+/// Exponents, spaces, thousands separators and more than 38 digits are refused.
+pub fn parse_decimal(text: &[u8]) -> Option<(i128, i8)> {
+    let (negative, digits) = match text.first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let mut mantissa: i128 = 0;
+    let mut scale: i32 = 0;
+    let mut seen_digit = false;
+    let mut seen_point = false;
+    let mut count = 0;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' => {
+                seen_digit = true;
+                if count > 0 || b != b'0' {
+                    count += 1;
+                }
+                if count > 38 {
+                    return None;
+                }
+                mantissa = mantissa * 10 + i128::from(b - b'0');
+                if seen_point {
+                    scale += 1;
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            _ => return None,
+        }
+    }
+    if !seen_digit || scale > i32::from(i8::MAX) {
+        return None;
+    }
+    Some((if negative { -mantissa } else { mantissa }, scale as i8))
+}
+
+/// Parses `true` / `false` in any letter case.
+pub fn parse_bool(text: &[u8]) -> Option<bool> {
+    if text.eq_ignore_ascii_case(b"true") {
+        Some(true)
+    } else if text.eq_ignore_ascii_case(b"false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Parses `YYYY-MM-DD` into days since 1970-01-01.
+pub fn parse_date(text: &[u8]) -> Option<i32> {
+    if text.len() != 10 || text[4] != b'-' || text[7] != b'-' {
+        return None;
+    }
+    let year = digits(&text[0..4])? as i64;
+    let month = digits(&text[5..7])? as u32;
+    let day = digits(&text[8..10])? as u32;
+    days_from_civil_checked(year, month, day).map(|d| d as i32)
+}
+
+/// Parses an ISO 8601 timestamp: `YYYY-MM-DD[T or space]HH:MM[:SS[.fraction]]`, then an
+/// optional `Z` or UTC offset (`+02:00`, `+0200`, `+02`). Returns seconds and nanoseconds
+/// since the epoch in UTC; text without an offset is read as UTC.
+pub fn parse_timestamp(text: &[u8]) -> Option<(i64, u32)> {
+    if text.len() < 16 || !(text[10] == b'T' || text[10] == b't' || text[10] == b' ') {
+        return None;
+    }
+    let days = parse_date(&text[..10])? as i64;
+    let rest = &text[11..];
+    if rest.len() < 5 || rest[2] != b':' {
+        return None;
+    }
+    let hour = digits(&rest[0..2])? as i64;
+    let minute = digits(&rest[3..5])? as i64;
+    let mut i = 5;
+    let mut second = 0i64;
+    let mut nanos = 0u32;
+    if rest.get(i) == Some(&b':') {
+        second = digits(rest.get(i + 1..i + 3)?)? as i64;
+        i += 3;
+        if rest.get(i) == Some(&b'.') || rest.get(i) == Some(&b',') {
+            i += 1;
+            let start = i;
+            while i < rest.len() && rest[i].is_ascii_digit() {
+                i += 1;
+            }
+            let fraction = &rest[start..i];
+            if fraction.is_empty() || fraction.len() > 9 {
+                return None;
+            }
+            nanos = digits(fraction)? as u32 * 10u32.pow(9 - fraction.len() as u32);
+        }
+    }
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let offset_seconds = match &rest[i..] {
+        [] => 0,
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), tail @ ..] => {
+            let (h, m) = match tail {
+                [a, b] => (digits(&[*a, *b])?, 0),
+                [a, b, b':', c, d] => (digits(&[*a, *b])?, digits(&[*c, *d])?),
+                [a, b, c, d] => (digits(&[*a, *b])?, digits(&[*c, *d])?),
+                _ => return None,
+            };
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let magnitude = (h * 3600 + m * 60) as i64;
+            if *sign == b'+' { magnitude } else { -magnitude }
+        }
+        _ => return None,
+    };
+    let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
+    Some((seconds, nanos))
+}
+
+fn digits(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 18 {
+        return None;
+    }
+    let mut value = 0u64;
+    for &b in text {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u64::from(b - b'0');
+    }
+    Some(value)
+}
+
+/// Days since 1970-01-01 of a valid calendar date.
+pub fn days_from_civil_checked(year: i64, month: u32, day: u32) -> Option<i64> {
+    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day))
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+// The two calendar conversions follow Howard Hinnant's public-domain algorithms.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The calendar date (year, month, day) of a day count since 1970-01-01.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals() {
+        assert_eq!(parse_decimal(b"12.50"), Some((1250, 2)));
+        assert_eq!(parse_decimal(b"-0.5"), Some((-5, 1)));
+        assert_eq!(parse_decimal(b"+7"), Some((7, 0)));
+        assert_eq!(parse_decimal(b".5"), Some((5, 1)));
+        assert_eq!(parse_decimal(b"7."), Some((7, 0)));
+        for bad in [
+            &b""[..],
+            b"-",
+            b".",
+            b"1e5",
+            b" 1",
+            b"1 ",
+            b"1,000",
+            b"1.2.3",
+            b"abc",
+        ] {
+            assert_eq!(
+                parse_decimal(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(parse_decimal(&[b'9'; 38]).is_some());
+        assert!(parse_decimal(&[b'9'; 39]).is_none());
+        assert!(parse_decimal(format!("0000{}", "9".repeat(38)).as_bytes()).is_some());
+    }
+
+    #[test]
+    fn booleans_are_strict() {
+        assert_eq!(parse_bool(b"TRUE"), Some(true));
+        assert_eq!(parse_bool(b"false"), Some(false));
+        assert_eq!(parse_bool(b"1"), None);
+        assert_eq!(parse_bool(b"yes"), None);
+    }
+
+    #[test]
+    fn dates_round_trip_through_the_calendar() {
+        assert_eq!(parse_date(b"1970-01-01"), Some(0));
+        assert_eq!(parse_date(b"2000-03-01"), Some(11017));
+        assert_eq!(parse_date(b"1969-12-31"), Some(-1));
+        assert_eq!(parse_date(b"2024-02-29"), Some(19782));
+        assert_eq!(parse_date(b"2023-02-29"), None);
+        assert_eq!(parse_date(b"2023-13-01"), None);
+        assert_eq!(parse_date(b"2023-1-01"), None);
+        for days in (-800_000..800_000).step_by(997) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil_checked(y, m, d), Some(days));
+        }
+    }
+
+    #[test]
+    fn timestamps_with_and_without_offsets() {
+        let utc = parse_timestamp(b"2024-01-05T10:00:00Z").unwrap();
+        assert_eq!(utc, (1_704_448_800, 0));
+        assert_eq!(parse_timestamp(b"2024-01-05 10:00:00"), Some(utc));
+        assert_eq!(parse_timestamp(b"2024-01-05T11:30:00+01:30"), Some(utc));
+        assert_eq!(parse_timestamp(b"2024-01-05T05:00:00-0500"), Some(utc));
+        assert_eq!(parse_timestamp(b"2024-01-05T12:00:00+02"), Some(utc));
+        assert_eq!(parse_timestamp(b"2024-01-05T10:00"), Some(utc));
+        assert_eq!(
+            parse_timestamp(b"2024-01-05T10:00:00.123456789Z"),
+            Some((1_704_448_800, 123_456_789))
+        );
+        assert_eq!(
+            parse_timestamp(b"2024-01-05T10:00:00.5"),
+            Some((1_704_448_800, 500_000_000))
+        );
+        for bad in [
+            &b"2024-01-05"[..],
+            b"2024-01-05T25:00:00",
+            b"2024-01-05T10:00:00.",
+            b"2024-01-05T10:00:00.1234567890",
+            b"2024-01-05T10:00:00 UTC",
+            b"2024-01-05X10:00:00",
+        ] {
+            assert_eq!(
+                parse_timestamp(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Report stage: renders an [`Outcome`] for people and programs. Each format is one file
+//! implementing [`Report`]; files are written under a temporary name and renamed, so a
+//! half-written report never looks complete. Reports never change a result.
+
+mod diffs_csv;
+mod json;
+mod terminal;
+
+use std::io::Write;
+use std::path::Path;
+
+pub use diffs_csv::DiffsCsv;
+pub use json::JsonSummary;
+pub use terminal::TerminalSummary;
+
+use crate::error::{Error, Result};
+use crate::job::Outcome;
+
+/// A way of writing an outcome.
+pub trait Report {
+    /// Writes the report for `outcome` to `out`.
+    fn write(&self, outcome: &Outcome, out: &mut dyn Write) -> std::io::Result<()>;
+}
+
+/// Writes `report` to `path` through a temporary file in the same directory.
+pub fn write_file(report: &dyn Report, outcome: &Outcome, path: &Path) -> Result<()> {
+    let write_error = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".recon-")
+        .tempfile_in(dir)
+        .map_err(write_error)?;
+    {
+        let mut out = std::io::BufWriter::new(file.as_file_mut());
+        report.write(outcome, &mut out).map_err(write_error)?;
+        out.flush().map_err(write_error)?;
+    }
+    file.persist(path).map_err(|e| write_error(e.error))?;
+    Ok(())
+}

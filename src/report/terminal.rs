@@ -1,0 +1,163 @@
+//! The terminal summary printed on stdout: counts per category, accuracy, a per-column
+//! table and the verdict, laid out for a person reading a terminal.
+
+use std::io::Write;
+
+use super::Report;
+use crate::job::Outcome;
+use crate::metrics::{Summary, format_percent};
+
+/// A plain-text summary.
+pub struct TerminalSummary;
+
+impl Report for TerminalSummary {
+    fn write(&self, outcome: &Outcome, out: &mut dyn Write) -> std::io::Result<()> {
+        let s = &outcome.summary;
+        writeln!(out, "recon  {}  →  {}", s.source.uri, s.target.uri)?;
+        writeln!(out, "key    {}", s.key.join(", "))?;
+        writeln!(out)?;
+        writeln!(out, "  rows read            {:>12}  source", s.source.rows)?;
+        writeln!(out, "                       {:>12}  target", s.target.rows)?;
+        writeln!(out, "  keys (union)         {:>12}", s.keys_in_union)?;
+        let share = |n: u64| {
+            if s.keys_in_union == 0 {
+                String::new()
+            } else {
+                format!("  {:>8}", format_percent(n, s.keys_in_union))
+            }
+        };
+        let categories = [
+            ("matched", s.matched),
+            ("changed", s.changed),
+            ("missing in target", s.missing_in_target),
+            ("extra in target", s.extra_in_target),
+            ("duplicate keys", s.keys_with_duplicates),
+        ];
+        for (name, n) in categories {
+            writeln!(out, "    {name:<18} {n:>12}{}", share(n))?;
+        }
+        if s.keys_with_duplicates > 0 {
+            writeln!(
+                out,
+                "      repeated keys: source {} ({} rows), target {} ({} rows)",
+                s.duplicate_keys.source,
+                s.duplicate_key_rows.source,
+                s.duplicate_keys.target,
+                s.duplicate_key_rows.target
+            )?;
+        }
+        if s.null_keys.source + s.null_keys.target > 0 {
+            writeln!(
+                out,
+                "  NULL keys            source {}, target {} (rows outside the key union)",
+                s.null_keys.source, s.null_keys.target
+            )?;
+        }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "  accuracy             {}  (matched / keys in union)",
+            format_percent(s.matched, s.keys_in_union)
+        )?;
+        writeln!(out)?;
+        write_columns(s, out)?;
+        writeln!(out)?;
+        let d = &s.diff_lines;
+        if d.capped {
+            writeln!(
+                out,
+                "  difference lines: {} in all, {} kept (--max-diff-rows {}); counts above are exact",
+                d.total, d.kept, d.max
+            )?;
+        } else {
+            writeln!(out, "  difference lines: {} (all kept)", d.total)?;
+        }
+        writeln!(out)?;
+        if s.verdict.passed {
+            writeln!(out, "verdict: PASS")?;
+        } else {
+            writeln!(out, "verdict: FAIL")?;
+            for breach in &s.verdict.breaches {
+                writeln!(out, "  - {}", breach.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_columns(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
+    if s.columns.is_empty() {
+        writeln!(out, "  no columns compared besides the key")?;
+    } else {
+        let name = |c: &crate::metrics::ColumnSummary| {
+            if c.source == c.target {
+                c.source.clone()
+            } else {
+                format!("{} → {}", c.source, c.target)
+            }
+        };
+        let width = s
+            .columns
+            .iter()
+            .map(|c| name(c).chars().count())
+            .max()
+            .unwrap_or(6)
+            .max(6);
+        writeln!(
+            out,
+            "  {:<width$}  {:<11} {:>10} {:>10}  notes",
+            "column", "compared as", "mismatched", "accuracy"
+        )?;
+        for c in &s.columns {
+            let accuracy = if c.compared == 0 {
+                "-".to_string()
+            } else {
+                format_percent(c.compared - c.mismatched, c.compared)
+            };
+            let mut notes = c.notes.clone();
+            let unparseable = c.unparseable.source + c.unparseable.target;
+            if unparseable > 0 {
+                notes.insert(
+                    0,
+                    format!(
+                        "{unparseable} unparseable (source {}, target {})",
+                        c.unparseable.source, c.unparseable.target
+                    ),
+                );
+            }
+            let line = format!(
+                "  {:<width$}  {:<11} {:>10} {:>10}  {}",
+                name(c),
+                c.compare_as.to_string(),
+                c.mismatched,
+                accuracy,
+                notes.join("; ")
+            );
+            writeln!(out, "{}", line.trim_end())?;
+        }
+    }
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    writeln!(out)?;
+    writeln!(
+        out,
+        "  only in source (not compared): {}",
+        list(&s.only_in_source)
+    )?;
+    writeln!(
+        out,
+        "  only in target (not compared): {}",
+        list(&s.only_in_target)
+    )?;
+    writeln!(
+        out,
+        "  excluded:                      {}",
+        list(&s.excluded)
+    )?;
+    Ok(())
+}

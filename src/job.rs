@@ -143,7 +143,7 @@ impl Job {
             }
             None => partitions_for(hints[0].estimated_rows.max(hints[1].estimated_rows)),
         };
-        let budget = (self.engine.memory_limit / 2).max(ENTRY_BYTES * 1024);
+        let budget = (self.engine.memory_limit / 2).max(ENTRY_BYTES);
         let stores = [
             PartitionedDigests::new(partitions, budget, &self.engine.spill_dir),
             PartitionedDigests::new(partitions, budget, &self.engine.spill_dir),

@@ -1,0 +1,6 @@
+//! The integration test binary: CLI behaviour, bad input, and properties of whole runs.
+
+mod bad_input;
+mod cli;
+mod properties;
+mod util;

@@ -1,0 +1,92 @@
+//! Helpers: a scratch directory, the recon command, and dataset writers.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+
+pub fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path)
+}
+
+pub fn recon() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("recon").unwrap();
+    cmd.env("CI", "1");
+    cmd
+}
+
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// A row of a test table: an integer key and text columns (None is NULL).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub id: i64,
+    pub values: Vec<Option<String>>,
+}
+
+pub fn column_names(width: usize) -> Vec<String> {
+    (0..width).map(|i| format!("c{i}")).collect()
+}
+
+/// Writes rows as CSV: NULL is an unquoted empty field, the empty string is `""`.
+pub fn write_csv(path: &Path, rows: &[Row], width: usize) {
+    let mut out = String::from("id");
+    for name in column_names(width) {
+        out.push(',');
+        out.push_str(&name);
+    }
+    out.push('\n');
+    for row in rows {
+        out.push_str(&row.id.to_string());
+        for value in &row.values {
+            out.push(',');
+            if let Some(v) = value {
+                if v.is_empty() || v.contains([',', '"', '\n', '\r']) {
+                    out.push('"');
+                    out.push_str(&v.replace('"', "\"\""));
+                    out.push('"');
+                } else {
+                    out.push_str(v);
+                }
+            }
+        }
+        out.push('\n');
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// Writes rows as Parquet with an Int64 key and Utf8 columns.
+pub fn write_parquet(path: &Path, rows: &[Row], width: usize, row_group: usize) {
+    let mut fields = vec![Field::new("id", DataType::Int64, true)];
+    fields.extend(
+        column_names(width)
+            .into_iter()
+            .map(|n| Field::new(n, DataType::Utf8, true)),
+    );
+    let schema = Arc::new(Schema::new(fields));
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(Int64Array::from_iter_values(
+        rows.iter().map(|r| r.id),
+    ))];
+    for c in 0..width {
+        columns.push(Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| r.values[c].clone()),
+        )));
+    }
+    let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(row_group.max(1)))
+        .build();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(path).unwrap(),
+        schema,
+        Some(props),
+    )
+    .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}

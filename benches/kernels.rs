@@ -74,7 +74,7 @@ fn entries(n: u64, salt: u64) -> Vec<Entry> {
     (0..n)
         .map(|i| Entry {
             key: u128::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835),
-            row: i ^ salt * u64::from(i % 500 == 0),
+            row: i ^ (salt * u64::from(i % 500 == 0)),
             locator: i,
         })
         .collect()

@@ -117,8 +117,8 @@ fn kernels(c: &mut Criterion) {
     group.bench_function("insert_100k", |b| {
         b.iter(|| {
             let store = PartitionedDigests::new(64, usize::MAX, &dir);
-            let mut e = entries(100_000, 0);
-            store.insert(&mut e).unwrap();
+            let e = entries(100_000, 0);
+            store.insert(&e, &mut recon::partition::Scatter::default()).unwrap();
             black_box(store.len())
         })
     });

@@ -14,9 +14,9 @@ use crate::compare::{Comparison, Smallest};
 use crate::digest::{Digester, ENTRY_BYTES};
 use crate::drilldown::{DiffLine, drill_down};
 use crate::error::{Error, Result, Side};
-use crate::metrics::{Criteria, Measurements, RunInfo, Summary};
+use crate::metrics::{Criteria, Measurements, PhaseTimes, RunInfo, Summary};
 use crate::normalize::{ColumnSelection, Plan};
-use crate::partition::{PartitionedDigests, partitions_for};
+use crate::partition::{PartitionedDigests, Scatter, partitions_for};
 use crate::source::{self, SizeHint, Source, SourceOptions};
 
 /// Everything one reconciliation needs to know.
@@ -155,7 +155,10 @@ impl Job {
         });
 
         observer.scan_started(hints);
+        let mut phase = Instant::now();
+        let mut phase_ms = PhaseTimes::default();
         self.scan(&plan, &sources, &stores, &tallies, observer)?;
+        phase_ms.scan = lap(&mut phase);
 
         observer.phase("comparing partitions");
         let sample_limit = self.engine.max_diff_rows as usize;
@@ -167,6 +170,7 @@ impl Job {
                 Ok(c)
             })
             .try_reduce(|| Comparison::new(sample_limit), |a, b| Ok(a.merge(b)))?;
+        phase_ms.compare = lap(&mut phase);
 
         observer.phase("reading differing rows");
         let counts = comparison.counts;
@@ -188,6 +192,7 @@ impl Job {
             null_keys,
             self.engine.max_diff_rows,
         )?;
+        phase_ms.drill_down = lap(&mut phase);
         observer.finished();
         let summary = Summary::new(
             Measurements {
@@ -204,6 +209,7 @@ impl Job {
                     identical_partitions: counts.identical_partitions,
                     spilled_bytes: stores.iter().map(PartitionedDigests::spilled_bytes).sum(),
                     threads: threads as u64,
+                    phase_ms,
                 },
                 elapsed_ms: started.elapsed().as_millis() as u64,
             },
@@ -242,11 +248,12 @@ impl Job {
             let mut scratch = Vec::with_capacity(256);
             let mut entries = Vec::new();
             let mut null_keys = Vec::new();
+            let mut scatter = Scatter::default();
             sources[side.index()].read_split(split, &plan.projections[side.index()], &mut |batch| {
                 entries.clear();
                 null_keys.clear();
                 digester.digest(&batch, &mut scratch, &mut entries, &mut null_keys);
-                store.insert(&mut entries)?;
+                store.insert(&entries, &mut scatter)?;
                 tally
                     .rows
                     .fetch_add(batch.locators.len() as u64, Ordering::Relaxed);
@@ -264,4 +271,11 @@ impl Job {
             })
         })
     }
+}
+
+/// Milliseconds since `since`, restarting it.
+fn lap(since: &mut Instant) -> u64 {
+    let ms = since.elapsed().as_millis() as u64;
+    *since = Instant::now();
+    ms
 }

@@ -158,6 +158,19 @@ pub struct RunInfo {
     pub spilled_bytes: u64,
     /// Worker threads.
     pub threads: u64,
+    /// Wall time of each phase: scan (read, digest, partition), compare, drill-down.
+    pub phase_ms: PhaseTimes,
+}
+
+/// Wall time per phase, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct PhaseTimes {
+    /// Reading, digesting and partitioning both sides.
+    pub scan: u64,
+    /// Joining partitions.
+    pub compare: u64,
+    /// Reading differing rows again and comparing them column by column.
+    pub drill_down: u64,
 }
 
 /// The result of a reconciliation: the versioned JSON summary's content.

@@ -15,10 +15,20 @@ use crate::error::{Error, Result};
 const CHUNK: usize = 1024;
 
 /// The number of partitions to use for about `rows` rows per side: a power of two that
-/// puts some thousands of entries in each (cache-sized sorts), within [16, 65536].
+/// puts some tens of thousands of entries (about 1 MiB) in each, within [16, 65536].
+/// Larger partitions mean fewer, longer appends while scanning; the join's sort of one
+/// partition still fits in cache.
 pub fn partitions_for(rows: u64) -> usize {
-    let wanted = (rows / 8192).max(1);
+    let wanted = (rows / 32_768).max(1);
     (wanted.next_power_of_two() as usize).clamp(16, 1 << 16)
+}
+
+/// Reusable buffers for [`PartitionedDigests::insert`].
+#[derive(Debug, Default)]
+pub struct Scatter {
+    starts: Vec<usize>,
+    next: Vec<usize>,
+    grouped: Vec<Entry>,
 }
 
 /// The digests of one side, bucketed by key hash.
@@ -87,17 +97,34 @@ impl PartitionedDigests {
         self.spilled_bytes.load(Ordering::Relaxed)
     }
 
-    /// Adds entries (reordering `entries` on the way) and spills if over budget.
-    pub fn insert(&self, entries: &mut [Entry]) -> Result<()> {
-        entries.sort_unstable_by_key(|e| self.partition_of(e.key));
-        let mut rest = &*entries;
-        while let Some(first) = rest.first() {
-            let p = self.partition_of(first.key);
-            let run = rest.partition_point(|e| self.partition_of(e.key) == p);
-            let (these, after) = rest.split_at(run);
-            rest = after;
+    /// Adds entries, grouping them by partition through `scratch` (a counting sort, so
+    /// each partition's lock is taken once per call), and spills if over budget.
+    pub fn insert(&self, entries: &[Entry], scratch: &mut Scatter) -> Result<()> {
+        let parts = self.parts.len();
+        scratch.starts.clear();
+        scratch.starts.resize(parts + 1, 0);
+        for e in entries {
+            scratch.starts[self.partition_of(e.key) + 1] += 1;
+        }
+        for p in 0..parts {
+            scratch.starts[p + 1] += scratch.starts[p];
+        }
+        scratch.grouped.clear();
+        scratch.grouped.resize(entries.len(), Entry { key: 0, row: 0, locator: 0 });
+        scratch.next.clear();
+        scratch.next.extend_from_slice(&scratch.starts[..parts]);
+        for e in entries {
+            let p = self.partition_of(e.key);
+            scratch.grouped[scratch.next[p]] = *e;
+            scratch.next[p] += 1;
+        }
+        for p in 0..parts {
+            let (from, to) = (scratch.starts[p], scratch.starts[p + 1]);
+            if from == to {
+                continue;
+            }
             let mut part = self.parts[p].lock().expect("partition lock");
-            let mut these = these;
+            let mut these = &scratch.grouped[from..to];
             while !these.is_empty() {
                 let need_chunk = part.chunks.last().is_none_or(|c| c.len() == CHUNK);
                 if need_chunk {
@@ -227,9 +254,10 @@ mod tests {
     fn every_entry_comes_back_once_from_memory() {
         let dir = tempfile::tempdir().unwrap();
         let store = PartitionedDigests::new(64, usize::MAX, dir.path());
-        let mut input = entries(10_000);
-        store.insert(&mut input[..6000]).unwrap();
-        store.insert(&mut input[6000..]).unwrap();
+        let input = entries(10_000);
+        let mut scatter = Scatter::default();
+        store.insert(&input[..6000], &mut scatter).unwrap();
+        store.insert(&input[6000..], &mut scatter).unwrap();
         assert_eq!(collect(&store), entries(10_000));
         assert_eq!(store.spilled_bytes(), 0);
     }
@@ -238,9 +266,10 @@ mod tests {
     fn spilling_loses_and_duplicates_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let store = PartitionedDigests::new(16, 4096, dir.path());
-        let mut input = entries(10_000);
-        for chunk in input.chunks_mut(700) {
-            store.insert(chunk).unwrap();
+        let input = entries(10_000);
+        let mut scatter = Scatter::default();
+        for chunk in input.chunks(700) {
+            store.insert(chunk, &mut scatter).unwrap();
         }
         assert!(store.spilled_bytes() > 0);
         assert_eq!(collect(&store), entries(10_000));
@@ -249,7 +278,7 @@ mod tests {
     #[test]
     fn partition_count_is_a_bounded_power_of_two() {
         assert_eq!(partitions_for(0), 16);
-        assert_eq!(partitions_for(10_000_000), 2048);
+        assert_eq!(partitions_for(10_000_000), 512);
         assert_eq!(partitions_for(u64::MAX), 1 << 16);
     }
 }

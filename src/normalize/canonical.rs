@@ -299,9 +299,20 @@ fn put_number(mut mantissa: i128, mut scale: i8, out: &mut Vec<u8>) -> Encoded {
     if mantissa == 0 {
         scale = 0;
     }
-    while scale > 0 && mantissa % 10 == 0 {
-        mantissa /= 10;
-        scale -= 1;
+    if scale > 0 {
+        // i128 division is slow; most mantissas fit in i64.
+        if let Ok(mut small) = i64::try_from(mantissa) {
+            while scale > 0 && small % 10 == 0 {
+                small /= 10;
+                scale -= 1;
+            }
+            mantissa = i128::from(small);
+        } else {
+            while scale > 0 && mantissa % 10 == 0 {
+                mantissa /= 10;
+                scale -= 1;
+            }
+        }
     }
     out.push(TAG_NUMBER);
     out.extend_from_slice(&mantissa.to_le_bytes());

@@ -242,8 +242,19 @@ impl Comparison {
 }
 
 /// Sorted by key, then locator, so the first row of a repeated key is the earliest read.
+/// Keys are nearly always distinct, so the locator order is settled only inside runs.
 fn sort(entries: &mut [Entry]) {
-    entries.sort_unstable_by_key(|e| (e.key, e.locator));
+    entries.sort_unstable_by_key(|e| e.key);
+    let mut rest = &mut *entries;
+    while let Some(first) = rest.first() {
+        let key = first.key;
+        let run = run_length(rest, key);
+        let (this, after) = rest.split_at_mut(run);
+        if run > 1 {
+            this.sort_unstable_by_key(|e| e.locator);
+        }
+        rest = after;
+    }
 }
 
 fn run_length(entries: &[Entry], key: u128) -> usize {

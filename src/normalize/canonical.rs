@@ -278,7 +278,8 @@ fn encode_text(text: &[u8], compare_as: CompareAs, out: &mut Vec<u8>) -> Encoded
 #[inline]
 fn put_bytes(tag: u8, bytes: &[u8], out: &mut Vec<u8>) -> Encoded {
     out.push(tag);
-    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    // Arrow values are at most 4 GiB long (32-bit view lengths), so 32 bits suffice.
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
     out.extend_from_slice(bytes);
     Encoded::Value
 }

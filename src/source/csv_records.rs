@@ -1,54 +1,48 @@
-//! A streaming RFC 4180 record reader that keeps what recon needs and the `csv` crate
+//! A streaming RFC 4180 record scanner that keeps what recon needs and the `csv` crate
 //! does not expose: whether a field was quoted (an unquoted empty field is NULL, a quoted
 //! `""` is the empty string), the byte offset where each record starts (the locator used
 //! to fetch a row again), and the physical line number (for error messages).
 //!
+//! [`scan_record`] finds the fields of one record in a buffer without copying them (only
+//! fields with doubled quotes are unescaped into a side buffer), so the CSV source can
+//! point Arrow string views straight into the bytes it read. [`RecordReader`] wraps it
+//! for record-at-a-time reading with seeks (the header, and fetching rows again).
+//!
 //! It owns splitting bytes into records and fields. It does not know about columns,
-//! types or Arrow; `source::csv` builds batches from its records.
+//! types or Arrow.
 
 use std::io::{self, Read, Seek, SeekFrom};
 
 const INITIAL_BUFFER: usize = 1 << 20;
+const QUOTE: u8 = b'"';
 
-/// One parsed record: unescaped field bytes laid end to end, with their boundaries.
-#[derive(Debug, Default, Clone)]
-pub struct Record {
-    bytes: Vec<u8>,
-    ends: Vec<usize>,
-    quoted: Vec<bool>,
-    /// Byte offset of the record's first byte in the file.
-    pub offset: u64,
-    /// 1-based physical line on which the record starts.
-    pub line: u64,
+/// Where one field's bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpan {
+    /// Start of the bytes: in the scanned buffer, or in the unescape buffer if `escaped`.
+    pub start: usize,
+    /// End of the bytes (exclusive).
+    pub end: usize,
+    /// Whether the field was enclosed in quotes.
+    pub quoted: bool,
+    /// Whether the bytes live in the unescape buffer (the field had doubled quotes).
+    pub escaped: bool,
 }
 
-impl Record {
-    /// Number of fields.
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// Whether the record has no fields.
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// The unescaped bytes of field `i`.
-    pub fn field(&self, i: usize) -> &[u8] {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        &self.bytes[start..self.ends[i]]
-    }
-
-    /// Whether field `i` was enclosed in quotes in the file.
-    pub fn is_quoted(&self, i: usize) -> bool {
-        self.quoted[i]
-    }
-
-    fn clear(&mut self) {
-        self.bytes.clear();
-        self.ends.clear();
-        self.quoted.clear();
-    }
+/// Outcome of scanning one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan {
+    /// A record ended; the next one starts at `next`. `newlines` counts line breaks
+    /// consumed, including the terminator.
+    Complete {
+        /// Index of the first byte after the record and its terminator.
+        next: usize,
+        /// Line breaks inside the record and its terminator.
+        newlines: u64,
+    },
+    /// The buffer ended before the record did: scan again with more input. Spans and
+    /// unescaped bytes added by this call must be discarded.
+    NeedMore,
 }
 
 /// A malformed record.
@@ -58,6 +52,195 @@ pub struct SyntaxError {
     pub line: u64,
     /// What is wrong, in words.
     pub message: String,
+}
+
+/// Scans the record starting at `buf[start]` (which must not be a line break), appending
+/// one span per field. `eof` says no bytes follow `buf`. `line` is the record's first line.
+pub fn scan_record(
+    buf: &[u8],
+    start: usize,
+    eof: bool,
+    delimiter: u8,
+    line: u64,
+    spans: &mut Vec<FieldSpan>,
+    unescaped: &mut Vec<u8>,
+) -> Result<Scan, SyntaxError> {
+    let mut i = start;
+    let mut newlines = 0u64;
+    let end_at_cr = |i: usize, newlines: u64| -> Scan {
+        if i + 1 < buf.len() {
+            let next = if buf[i + 1] == b'\n' { i + 2 } else { i + 1 };
+            Scan::Complete { next, newlines: newlines + 1 }
+        } else if eof {
+            Scan::Complete { next: i + 1, newlines: newlines + 1 }
+        } else {
+            Scan::NeedMore
+        }
+    };
+    loop {
+        if i < buf.len() && buf[i] == QUOTE {
+            // A quoted field: runs to the next quote that is not doubled.
+            i += 1;
+            let content = i;
+            let mut escaped_from: Option<usize> = None;
+            loop {
+                let Some(rel) = memchr::memchr(QUOTE, &buf[i..]) else {
+                    if !eof {
+                        return Ok(Scan::NeedMore);
+                    }
+                    return Err(SyntaxError {
+                        line,
+                        message: "a quoted field is never closed (missing closing quote)".into(),
+                    });
+                };
+                newlines += memchr::memchr_iter(b'\n', &buf[i..i + rel]).count() as u64;
+                if escaped_from.is_some() {
+                    unescaped.extend_from_slice(&buf[i..i + rel]);
+                }
+                i += rel + 1;
+                if i == buf.len() && !eof {
+                    return Ok(Scan::NeedMore);
+                }
+                if i < buf.len() && buf[i] == QUOTE {
+                    // A doubled quote: the field needs unescaping.
+                    if escaped_from.is_none() {
+                        escaped_from = Some(unescaped.len());
+                        unescaped.extend_from_slice(&buf[content..i - 1]);
+                    }
+                    unescaped.push(QUOTE);
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            spans.push(match escaped_from {
+                Some(from) => FieldSpan { start: from, end: unescaped.len(), quoted: true, escaped: true },
+                None => FieldSpan { start: content, end: i - 1, quoted: true, escaped: false },
+            });
+            if i == buf.len() {
+                return Ok(Scan::Complete { next: i, newlines });
+            }
+            match buf[i] {
+                b if b == delimiter => {
+                    i += 1;
+                    if i == buf.len() {
+                        if !eof {
+                            return Ok(Scan::NeedMore);
+                        }
+                        spans.push(FieldSpan { start: i, end: i, quoted: false, escaped: false });
+                        return Ok(Scan::Complete { next: i, newlines });
+                    }
+                }
+                b'\n' => return Ok(Scan::Complete { next: i + 1, newlines: newlines + 1 }),
+                b'\r' => return Ok(end_at_cr(i, newlines)),
+                other => {
+                    return Err(SyntaxError {
+                        line: line + newlines,
+                        message: format!(
+                            "unexpected character {:?} after a closing quote (a quote inside a quoted field must be doubled)",
+                            other as char
+                        ),
+                    });
+                }
+            }
+        } else {
+            match memchr::memchr3(delimiter, b'\n', b'\r', &buf[i..]) {
+                Some(rel) => {
+                    spans.push(FieldSpan { start: i, end: i + rel, quoted: false, escaped: false });
+                    i += rel;
+                    match buf[i] {
+                        b'\n' => return Ok(Scan::Complete { next: i + 1, newlines: newlines + 1 }),
+                        b'\r' => return Ok(end_at_cr(i, newlines)),
+                        _ => {
+                            i += 1;
+                            if i == buf.len() {
+                                if !eof {
+                                    return Ok(Scan::NeedMore);
+                                }
+                                spans.push(FieldSpan { start: i, end: i, quoted: false, escaped: false });
+                                return Ok(Scan::Complete { next: i, newlines });
+                            }
+                        }
+                    }
+                }
+                None => {
+                    if !eof {
+                        return Ok(Scan::NeedMore);
+                    }
+                    spans.push(FieldSpan { start: i, end: buf.len(), quoted: false, escaped: false });
+                    return Ok(Scan::Complete { next: buf.len(), newlines });
+                }
+            }
+        }
+    }
+}
+
+/// Skips blank lines at `buf[pos..]`. Returns the new position and lines skipped, or
+/// `None` when a lone `\r` at the end needs the next byte to decide.
+pub fn skip_blank_lines(buf: &[u8], mut pos: usize, eof: bool) -> Option<(usize, u64)> {
+    let mut lines = 0;
+    while pos < buf.len() {
+        match buf[pos] {
+            b'\n' => pos += 1,
+            b'\r' => {
+                if pos + 1 == buf.len() && !eof {
+                    return None;
+                }
+                pos += 1;
+                if pos < buf.len() && buf[pos] == b'\n' {
+                    pos += 1;
+                }
+            }
+            _ => break,
+        }
+        lines += 1;
+    }
+    Some((pos, lines))
+}
+
+/// One record read by [`RecordReader`], holding its own copy of the bytes.
+#[derive(Debug, Default, Clone)]
+pub struct Record {
+    raw: Vec<u8>,
+    spans: Vec<FieldSpan>,
+    unescaped: Vec<u8>,
+    /// Byte offset of the record's first byte in the file.
+    pub offset: u64,
+    /// 1-based physical line on which the record starts.
+    pub line: u64,
+}
+
+impl Record {
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether the record has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The unescaped bytes of field `i`.
+    pub fn field(&self, i: usize) -> &[u8] {
+        let span = self.spans[i];
+        if span.escaped {
+            &self.unescaped[span.start..span.end]
+        } else {
+            &self.raw[span.start..span.end]
+        }
+    }
+
+    /// Whether field `i` was enclosed in quotes in the file.
+    pub fn is_quoted(&self, i: usize) -> bool {
+        self.spans[i].quoted
+    }
+
+    /// The record's bytes as in the file (without its terminator's tail), the spans of
+    /// its fields relative to them, and the unescape buffer escaped spans point into.
+    pub fn parts(&self) -> (&[u8], &[FieldSpan], &[u8]) {
+        (&self.raw, &self.spans, &self.unescaped)
+    }
 }
 
 /// Why reading a record failed.
@@ -75,28 +258,16 @@ impl From<io::Error> for ReadError {
     }
 }
 
-/// Outcome of scanning one record inside the buffer.
-enum Scan {
-    /// A complete record ended at this buffer index (exclusive of its terminator).
-    Complete { next: usize, newlines: u64 },
-    /// The buffer ended before the record did; more input is needed.
-    NeedMore,
-}
-
-/// Reads records from any byte stream.
+/// Reads records one at a time from any byte stream.
 pub struct RecordReader<R> {
     inner: R,
     buf: Vec<u8>,
-    /// Start of unread data in `buf`.
     cursor: usize,
-    /// End of valid data in `buf`.
     filled: usize,
     eof: bool,
-    /// File offset of `buf[0]`.
     buf_offset: u64,
     line: u64,
     delimiter: u8,
-    quote: u8,
     first_read: bool,
 }
 
@@ -117,7 +288,6 @@ impl<R: Read> RecordReader<R> {
             buf_offset: 0,
             line: 1,
             delimiter,
-            quote: b'"',
             first_read: true,
         }
     }
@@ -125,6 +295,11 @@ impl<R: Read> RecordReader<R> {
     /// Byte offset of the next unread byte.
     pub fn position(&self) -> u64 {
         self.buf_offset + self.cursor as u64
+    }
+
+    /// The line number of the next unread byte.
+    pub fn line(&self) -> u64 {
+        self.line
     }
 
     /// Reads the next record into `record`. Returns `Ok(false)` at end of input.
@@ -137,186 +312,46 @@ impl<R: Read> RecordReader<R> {
                 }
                 continue;
             }
-            // Skip blank lines (a lone terminator).
-            match self.buf[self.cursor] {
-                b'\n' => {
-                    self.cursor += 1;
-                    self.line += 1;
-                    continue;
-                }
-                b'\r' => {
-                    if self.cursor + 1 == self.filled && !self.eof {
-                        self.refill()?;
-                        continue;
-                    }
-                    self.cursor += 1;
-                    if self.cursor < self.filled && self.buf[self.cursor] == b'\n' {
-                        self.cursor += 1;
-                    }
-                    self.line += 1;
-                    continue;
-                }
-                _ => {}
+            let buf = &self.buf[..self.filled];
+            let Some((pos, skipped)) = skip_blank_lines(buf, self.cursor, self.eof) else {
+                self.refill()?;
+                continue;
+            };
+            self.cursor = pos;
+            self.line += skipped;
+            if pos == self.filled {
+                continue;
             }
-            record.clear();
-            record.offset = self.position();
-            record.line = self.line;
-            match self.scan(record)? {
+            record.spans.clear();
+            record.unescaped.clear();
+            let scanned = scan_record(
+                buf,
+                pos,
+                self.eof,
+                self.delimiter,
+                self.line,
+                &mut record.spans,
+                &mut record.unescaped,
+            )
+            .map_err(ReadError::Syntax)?;
+            match scanned {
                 Scan::Complete { next, newlines } => {
+                    record.raw.clear();
+                    record.raw.extend_from_slice(&buf[pos..next]);
+                    for span in record.spans.iter_mut().filter(|s| !s.escaped) {
+                        span.start -= pos;
+                        span.end -= pos;
+                    }
+                    record.offset = self.buf_offset + pos as u64;
+                    record.line = self.line;
                     self.line += newlines;
                     self.cursor = next;
                     return Ok(true);
                 }
                 Scan::NeedMore => {
-                    if !self.refill()? {
-                        // refill only fails to add bytes at EOF, which scan handles itself.
-                        unreachable_eof(self.line)?;
-                    }
+                    self.refill()?;
                 }
             }
-        }
-    }
-
-    /// Scans one record starting at `self.cursor`, appending fields to `record`.
-    fn scan(&self, record: &mut Record) -> Result<Scan, ReadError> {
-        let buf = &self.buf[..self.filled];
-        let (delim, quote) = (self.delimiter, self.quote);
-        let mut i = self.cursor;
-        let mut newlines = 0u64;
-        loop {
-            // At the start of a field.
-            if i < buf.len() && buf[i] == quote {
-                i += 1;
-                loop {
-                    match memchr::memchr(quote, &buf[i..]) {
-                        Some(rel) => {
-                            let chunk = &buf[i..i + rel];
-                            newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
-                            record.bytes.extend_from_slice(chunk);
-                            i += rel + 1;
-                            if i == buf.len() {
-                                if !self.eof {
-                                    return Ok(Scan::NeedMore);
-                                }
-                                break;
-                            }
-                            if buf[i] == quote {
-                                record.bytes.push(quote);
-                                i += 1;
-                                continue;
-                            }
-                            break;
-                        }
-                        None => {
-                            if !self.eof {
-                                return Ok(Scan::NeedMore);
-                            }
-                            return Err(ReadError::Syntax(SyntaxError {
-                                line: self.line,
-                                message: "a quoted field is never closed (missing closing quote)"
-                                    .into(),
-                            }));
-                        }
-                    }
-                }
-                record.ends.push(record.bytes.len());
-                record.quoted.push(true);
-                if i == buf.len() {
-                    return Ok(Scan::Complete { next: i, newlines });
-                }
-                match buf[i] {
-                    b if b == delim => {
-                        i += 1;
-                        if i == buf.len() && !self.eof {
-                            return Ok(Scan::NeedMore);
-                        }
-                        if i == buf.len() {
-                            record.ends.push(record.bytes.len());
-                            record.quoted.push(false);
-                            return Ok(Scan::Complete { next: i, newlines });
-                        }
-                    }
-                    b'\n' => {
-                        return Ok(Scan::Complete {
-                            next: i + 1,
-                            newlines: newlines + 1,
-                        });
-                    }
-                    b'\r' => return self.end_at_cr(i, newlines),
-                    other => {
-                        return Err(ReadError::Syntax(SyntaxError {
-                            line: self.line + newlines,
-                            message: format!(
-                                "unexpected character {:?} after a closing quote (a quote inside a quoted field must be doubled)",
-                                other as char
-                            ),
-                        }));
-                    }
-                }
-            } else {
-                match memchr::memchr3(delim, b'\n', b'\r', &buf[i..]) {
-                    Some(rel) => {
-                        record.bytes.extend_from_slice(&buf[i..i + rel]);
-                        record.ends.push(record.bytes.len());
-                        record.quoted.push(false);
-                        i += rel;
-                        match buf[i] {
-                            b'\n' => {
-                                return Ok(Scan::Complete {
-                                    next: i + 1,
-                                    newlines: newlines + 1,
-                                });
-                            }
-                            b'\r' => return self.end_at_cr(i, newlines),
-                            _ => {
-                                i += 1;
-                                if i == buf.len() {
-                                    if !self.eof {
-                                        return Ok(Scan::NeedMore);
-                                    }
-                                    record.ends.push(record.bytes.len());
-                                    record.quoted.push(false);
-                                    return Ok(Scan::Complete { next: i, newlines });
-                                }
-                            }
-                        }
-                    }
-                    None => {
-                        if !self.eof {
-                            return Ok(Scan::NeedMore);
-                        }
-                        record.bytes.extend_from_slice(&buf[i..]);
-                        record.ends.push(record.bytes.len());
-                        record.quoted.push(false);
-                        return Ok(Scan::Complete {
-                            next: buf.len(),
-                            newlines,
-                        });
-                    }
-                }
-            }
-        }
-    }
-
-    /// A record ends at a carriage return at `i`, optionally followed by a line feed.
-    fn end_at_cr(&self, i: usize, newlines: u64) -> Result<Scan, ReadError> {
-        if i + 1 < self.filled {
-            let next = if self.buf[i + 1] == b'\n' {
-                i + 2
-            } else {
-                i + 1
-            };
-            Ok(Scan::Complete {
-                next,
-                newlines: newlines + 1,
-            })
-        } else if self.eof {
-            Ok(Scan::Complete {
-                next: i + 1,
-                newlines: newlines + 1,
-            })
-        } else {
-            Ok(Scan::NeedMore)
         }
     }
 
@@ -382,13 +417,6 @@ impl<R: Read + Seek> RecordReader<R> {
         self.eof = false;
         Ok(())
     }
-}
-
-fn unreachable_eof(line: u64) -> Result<(), ReadError> {
-    Err(ReadError::Syntax(SyntaxError {
-        line,
-        message: "unexpected end of input".into(),
-    }))
 }
 
 #[cfg(test)]

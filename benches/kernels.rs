@@ -102,10 +102,11 @@ fn kernels(c: &mut Criterion) {
     let mut group = c.benchmark_group("digest");
     group.throughput(Throughput::Elements(ROWS as u64));
     group.bench_function("int_key_text_and_text_as_decimal", |b| {
-        let (mut scratch, mut out, mut nulls) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut scratch, mut slots, mut out, mut nulls) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         b.iter(|| {
             out.clear();
-            digester.digest(&batch, &mut scratch, &mut out, &mut nulls);
+            digester.digest(&batch, &mut scratch, &mut slots, &mut out, &mut nulls);
             black_box(out.len())
         })
     });
@@ -118,7 +119,9 @@ fn kernels(c: &mut Criterion) {
         b.iter(|| {
             let store = PartitionedDigests::new(64, usize::MAX, &dir);
             let e = entries(100_000, 0);
-            store.insert(&e, &mut recon::partition::Scatter::default()).unwrap();
+            store
+                .insert(&e, &mut recon::partition::Scatter::default())
+                .unwrap();
             black_box(store.len())
         })
     });

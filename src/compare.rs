@@ -242,18 +242,59 @@ impl Comparison {
 }
 
 /// Sorted by key, then locator, so the first row of a repeated key is the earliest read.
-/// Keys are nearly always distinct, so the locator order is settled only inside runs.
-fn sort(entries: &mut [Entry]) {
-    entries.sort_unstable_by_key(|e| e.key);
-    let mut rest = &mut *entries;
-    while let Some(first) = rest.first() {
-        let key = first.key;
-        let run = run_length(rest, key);
-        let (this, after) = rest.split_at_mut(run);
-        if run > 1 {
-            this.sort_unstable_by_key(|e| e.locator);
+///
+/// Keys are uniform hashes, so one counting-sort pass on the bits just below the
+/// partition's common prefix leaves only a handful of entries per bucket, and an insertion
+/// sort finishes in about linear time; several times faster than a comparison sort.
+fn sort(entries: &mut Vec<Entry>) {
+    let n = entries.len();
+    if n >= 256 {
+        let (min, max) = entries.iter().fold((u128::MAX, 0u128), |(lo, hi), e| {
+            (lo.min(e.key), hi.max(e.key))
+        });
+        let prefix = (min ^ max).leading_zeros();
+        let bits = (usize::BITS - n.leading_zeros())
+            .clamp(1, 16)
+            .min(128 - prefix);
+        let shift = 128 - prefix - bits;
+        let mask = (1usize << bits) - 1;
+        let digit = |e: &Entry| ((e.key >> shift) as usize) & mask;
+        let mut starts = vec![0usize; mask + 2];
+        for e in entries.iter() {
+            starts[digit(e) + 1] += 1;
         }
-        rest = after;
+        for d in 0..=mask {
+            starts[d + 1] += starts[d];
+        }
+        let mut sorted = vec![
+            Entry {
+                key: 0,
+                row: 0,
+                locator: 0
+            };
+            n
+        ];
+        for e in entries.iter() {
+            let d = digit(e);
+            sorted[starts[d]] = *e;
+            starts[d] += 1;
+        }
+        *entries = sorted;
+    }
+    insertion_sort(entries);
+}
+
+/// Insertion sort by (key, locator): linear on input that is nearly sorted.
+fn insertion_sort(entries: &mut [Entry]) {
+    for i in 1..entries.len() {
+        let current = entries[i];
+        let mut j = i;
+        while j > 0 && (entries[j - 1].key, entries[j - 1].locator) > (current.key, current.locator)
+        {
+            entries[j] = entries[j - 1];
+            j -= 1;
+        }
+        entries[j] = current;
     }
 }
 
@@ -326,6 +367,26 @@ mod tests {
         c.add_partition(dup.clone(), dup);
         assert_eq!(c.counts.matched, 0);
         assert_eq!(c.counts.duplicate_keys, [1, 1]);
+    }
+
+    #[test]
+    fn radix_then_insertion_sort_orders_by_key_then_locator() {
+        for n in [0u64, 1, 5, 255, 256, 1000, 5000] {
+            let mut entries: Vec<Entry> = (0..n)
+                .map(|i| {
+                    e(
+                        u128::from(i % 97).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
+                            >> (i % 3),
+                        i,
+                        n - i,
+                    )
+                })
+                .collect();
+            let mut expected = entries.clone();
+            expected.sort_by_key(|e| (e.key, e.locator));
+            sort(&mut entries);
+            assert_eq!(entries, expected, "n = {n}");
+        }
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! Digest stage: turns each row of a batch into a fixed-width [`Entry`]: a 128-bit hash of
 //! the canonical key (distinct keys never merge in practice, even at 10^10 rows: the
-//! collision odds are about n²/2^129), a 64-bit hash of the canonical compared values, and
-//! the row's locator. It owns the row encoding order; it does not store or compare entries.
+//! collision odds are about n²/2^129), a 64-bit hash of the compared values' digest slots
+//! (a fixed-width image of the canonical values), and the row's locator. It owns the row encoding order; it does not store or compare entries.
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
 use crate::error::Side;
 use crate::normalize::Plan;
-use crate::normalize::canonical::{Encoded, ValueEncoder};
+use crate::normalize::canonical::{Encoded, SLOT, ValueEncoder};
 use crate::source::Batch;
 
 /// The digest of one row.
@@ -102,13 +102,28 @@ impl<'a> Digester<'a> {
         &self,
         batch: &Batch,
         scratch: &mut Vec<u8>,
+        slots: &mut Vec<u8>,
         entries: &mut Vec<Entry>,
         null_keys: &mut Vec<u64>,
     ) {
         let keys = self.key_encoders(&batch.columns);
         let values = self.value_encoders(&batch.columns);
-        entries.reserve(batch.locators.len());
-        'rows: for (row, &locator) in batch.locators.iter().enumerate() {
+        // Compared columns go into fixed-width slots, column at a time; then each row's
+        // slots are hashed in one call.
+        let stride = (values.len() * SLOT).max(1);
+        let rows = batch.locators.len();
+        slots.clear();
+        slots.resize(rows * stride, 0);
+        for (c, encoder) in values.iter().enumerate() {
+            encoder.fill_slots(slots, stride, c * SLOT);
+        }
+        entries.reserve(rows);
+        'rows: for ((row, &locator), row_slots) in batch
+            .locators
+            .iter()
+            .enumerate()
+            .zip(slots.chunks_exact(stride))
+        {
             scratch.clear();
             for encoder in &keys {
                 if encoder.encode(row, scratch) == Encoded::Null {
@@ -116,14 +131,9 @@ impl<'a> Digester<'a> {
                     continue 'rows;
                 }
             }
-            let key = xxh3_128(scratch);
-            scratch.clear();
-            for encoder in &values {
-                encoder.encode(row, scratch);
-            }
             entries.push(Entry {
-                key,
-                row: xxh3_64(scratch),
+                key: xxh3_128(scratch),
+                row: xxh3_64(row_slots),
                 locator,
             });
         }

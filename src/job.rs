@@ -246,13 +246,20 @@ impl Job {
             let store = &stores[side.index()];
             let tally = &tallies[side.index()];
             let mut scratch = Vec::with_capacity(256);
+            let mut slots = Vec::new();
             let mut entries = Vec::new();
             let mut null_keys = Vec::new();
             let mut scatter = Scatter::default();
             sources[side.index()].read_split(split, &plan.projections[side.index()], &mut |batch| {
                 entries.clear();
                 null_keys.clear();
-                digester.digest(&batch, &mut scratch, &mut entries, &mut null_keys);
+                digester.digest(
+                    &batch,
+                    &mut scratch,
+                    &mut slots,
+                    &mut entries,
+                    &mut null_keys,
+                );
                 store.insert(&entries, &mut scatter)?;
                 tally
                     .rows

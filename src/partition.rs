@@ -110,7 +110,14 @@ impl PartitionedDigests {
             scratch.starts[p + 1] += scratch.starts[p];
         }
         scratch.grouped.clear();
-        scratch.grouped.resize(entries.len(), Entry { key: 0, row: 0, locator: 0 });
+        scratch.grouped.resize(
+            entries.len(),
+            Entry {
+                key: 0,
+                row: 0,
+                locator: 0,
+            },
+        );
         scratch.next.clear();
         scratch.next.extend_from_slice(&scratch.starts[..parts]);
         for e in entries {

@@ -9,6 +9,8 @@ use arrow_array::{Array, ArrayRef, PrimitiveArray};
 use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, TimeUnit};
 
+use xxhash_rust::xxh3::xxh3_64;
+
 use super::CompareAs;
 use super::text;
 
@@ -211,6 +213,96 @@ impl ValueEncoder {
         }
     }
 
+    /// Writes this column's digest slot for every row of the batch: `SLOT` bytes at
+    /// `offset` within each `stride`-byte row of `rows`. A slot is a fixed-width function
+    /// of the canonical value (text and bytes enter as their xxh3 and length), so equal
+    /// values give equal slots; NULL leaves the slot zero, and every value's tag is not.
+    /// Column at a time, so each loop is specialised to one type.
+    pub fn fill_slots(&self, rows: &mut [u8], stride: usize, offset: usize) {
+        let slots = rows
+            .chunks_exact_mut(stride)
+            .map(|row| &mut row[offset..offset + SLOT]);
+        let as_float = self.compare_as == CompareAs::Float64;
+        match &self.values {
+            Values::Utf8(a) => self.fill(slots, |r, s| {
+                text_slot(a.value(r).as_bytes(), self.compare_as, s)
+            }),
+            Values::LargeUtf8(a) => self.fill(slots, |r, s| {
+                text_slot(a.value(r).as_bytes(), self.compare_as, s)
+            }),
+            Values::Utf8View(a) => self.fill(slots, |r, s| {
+                text_slot(a.value(r).as_bytes(), self.compare_as, s)
+            }),
+            Values::Binary(a) => self.fill(slots, |r, s| hashed_slot(TAG_BYTES, a.value(r), s)),
+            Values::LargeBinary(a) => {
+                self.fill(slots, |r, s| hashed_slot(TAG_BYTES, a.value(r), s))
+            }
+            Values::FixedBinary(a) => {
+                self.fill(slots, |r, s| hashed_slot(TAG_BYTES, a.value(r), s))
+            }
+            Values::I8(a) => self.fill(slots, |r, s| {
+                integer_slot(i128::from(a.value(r)), as_float, s)
+            }),
+            Values::I16(a) => self.fill(slots, |r, s| {
+                integer_slot(i128::from(a.value(r)), as_float, s)
+            }),
+            Values::I32(a) => self.fill(slots, |r, s| {
+                integer_slot(i128::from(a.value(r)), as_float, s)
+            }),
+            Values::I64(a) => self.fill(slots, |r, s| {
+                integer_slot(i128::from(a.value(r)), as_float, s)
+            }),
+            Values::U8(a) => self.fill(slots, |r, s| {
+                integer_slot(i128::from(a.value(r)), as_float, s)
+            }),
+            Values::U16(a) => self.fill(slots, |r, s| {
+                integer_slot(i128::from(a.value(r)), as_float, s)
+            }),
+            Values::U32(a) => self.fill(slots, |r, s| {
+                integer_slot(i128::from(a.value(r)), as_float, s)
+            }),
+            Values::U64(a) => self.fill(slots, |r, s| {
+                integer_slot(i128::from(a.value(r)), as_float, s)
+            }),
+            Values::Decimal(a, scale) if as_float => self.fill(slots, |r, s| {
+                float_slot(decimal_to_f64(a.value(r), *scale), s)
+            }),
+            Values::Decimal(a, scale) => {
+                self.fill(slots, |r, s| number_slot(a.value(r), *scale, s))
+            }
+            Values::F32(a) => self.fill(slots, |r, s| float_slot(f64::from(a.value(r)), s)),
+            Values::F64(a) => self.fill(slots, |r, s| float_slot(a.value(r), s)),
+            Values::Bool(a) => self.fill(slots, |r, s| {
+                s[0] = TAG_BOOL;
+                s[1] = u8::from(a.value(r));
+            }),
+            Values::Date32(a) => self.fill(slots, |r, s| date_slot(a.value(r), s)),
+            Values::Date64(a) => self.fill(slots, |r, s| {
+                date_slot(a.value(r).div_euclid(86_400_000) as i32, s)
+            }),
+            Values::Timestamp(a, unit, _) => self.fill(slots, |r, s| {
+                let (seconds, nanos) = split_timestamp(a.value(r), *unit);
+                timestamp_slot(seconds, nanos, s)
+            }),
+        }
+    }
+
+    #[inline(always)]
+    fn fill<'s>(
+        &self,
+        slots: impl Iterator<Item = &'s mut [u8]>,
+        mut write: impl FnMut(usize, &mut [u8]),
+    ) {
+        match &self.nulls {
+            None => slots.enumerate().for_each(|(r, s)| write(r, s)),
+            Some(nulls) => slots.enumerate().for_each(|(r, s)| {
+                if nulls.is_valid(r) {
+                    write(r, s)
+                }
+            }),
+        }
+    }
+
     /// The value of row `row` as a person reads it, `None` for NULL.
     pub fn display(&self, row: usize) -> Option<String> {
         if self.is_null(row) {
@@ -287,7 +379,18 @@ fn put_bytes(tag: u8, bytes: &[u8], out: &mut Vec<u8>) -> Encoded {
 /// Exact numbers compare by value: trailing fractional zeros are dropped, so `12.50`,
 /// `12.5` and a decimal(10,3) `12.500` encode alike, and the integer `7` equals `7.00`.
 #[inline]
-fn put_number(mut mantissa: i128, mut scale: i8, out: &mut Vec<u8>) -> Encoded {
+fn put_number(mantissa: i128, scale: i8, out: &mut Vec<u8>) -> Encoded {
+    let (mantissa, scale) = normalize_number(mantissa, scale);
+    out.push(TAG_NUMBER);
+    out.extend_from_slice(&mantissa.to_le_bytes());
+    out.push(scale as u8);
+    Encoded::Value
+}
+
+/// The canonical (mantissa, scale) of a decimal: no negative scale, no trailing
+/// fractional zeros, zero at scale 0.
+#[inline(always)]
+fn normalize_number(mut mantissa: i128, mut scale: i8) -> (i128, i8) {
     while scale < 0 {
         match mantissa.checked_mul(10) {
             Some(m) => {
@@ -298,7 +401,7 @@ fn put_number(mut mantissa: i128, mut scale: i8, out: &mut Vec<u8>) -> Encoded {
         }
     }
     if mantissa == 0 {
-        scale = 0;
+        return (0, 0);
     }
     if scale > 0 {
         // i128 division is slow; most mantissas fit in i64.
@@ -315,25 +418,26 @@ fn put_number(mut mantissa: i128, mut scale: i8, out: &mut Vec<u8>) -> Encoded {
             }
         }
     }
-    out.push(TAG_NUMBER);
-    out.extend_from_slice(&mantissa.to_le_bytes());
-    out.push(scale as u8);
-    Encoded::Value
+    (mantissa, scale)
 }
 
 /// Floats compare by value: `-0.0` equals `0.0` and every NaN equals every other NaN.
 #[inline]
 fn put_float(value: f64, out: &mut Vec<u8>) -> Encoded {
-    let canonical = if value == 0.0 {
-        0.0f64
+    out.push(TAG_FLOAT);
+    out.extend_from_slice(&canonical_float(value).to_bits().to_le_bytes());
+    Encoded::Value
+}
+
+#[inline(always)]
+fn canonical_float(value: f64) -> f64 {
+    if value == 0.0 {
+        0.0
     } else if value.is_nan() {
         f64::NAN
     } else {
         value
-    };
-    out.push(TAG_FLOAT);
-    out.extend_from_slice(&canonical.to_bits().to_le_bytes());
-    Encoded::Value
+    }
 }
 
 #[inline]
@@ -364,6 +468,80 @@ fn split_timestamp(value: i64, unit: TimeUnit) -> (i64, u32) {
         value.div_euclid(per_second),
         (value.rem_euclid(per_second) * nanos_per_unit) as u32,
     )
+}
+
+/// Bytes of one column's digest slot (see [`ValueEncoder::fill_slots`]).
+pub const SLOT: usize = 18;
+
+#[inline(always)]
+fn text_slot(text: &[u8], compare_as: CompareAs, slot: &mut [u8]) {
+    let parsed = match compare_as {
+        CompareAs::Text => return hashed_slot(TAG_TEXT, text, slot),
+        CompareAs::Binary => return hashed_slot(TAG_BYTES, text, slot),
+        CompareAs::Number => text::parse_decimal(text).map(|(m, sc)| number_slot(m, sc, slot)),
+        CompareAs::Float64 => std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+            .map(|v| float_slot(v, slot)),
+        CompareAs::Float32 => std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse::<f32>().ok())
+            .map(|v| float_slot(f64::from(v), slot)),
+        CompareAs::Bool => text::parse_bool(text).map(|v| {
+            slot[0] = TAG_BOOL;
+            slot[1] = u8::from(v);
+        }),
+        CompareAs::Date => text::parse_date(text).map(|d| date_slot(d, slot)),
+        CompareAs::Timestamp => {
+            text::parse_timestamp(text).map(|(sec, n)| timestamp_slot(sec, n, slot))
+        }
+    };
+    if parsed.is_none() {
+        hashed_slot(TAG_UNPARSEABLE, text, slot);
+    }
+}
+
+#[inline(always)]
+fn hashed_slot(tag: u8, bytes: &[u8], slot: &mut [u8]) {
+    slot[0] = tag;
+    slot[1..9].copy_from_slice(&xxh3_64(bytes).to_le_bytes());
+    slot[9..13].copy_from_slice(&(bytes.len() as u32).to_le_bytes());
+}
+
+#[inline(always)]
+fn integer_slot(value: i128, as_float: bool, slot: &mut [u8]) {
+    if as_float {
+        float_slot(value as f64, slot)
+    } else {
+        number_slot(value, 0, slot)
+    }
+}
+
+#[inline(always)]
+fn number_slot(mantissa: i128, scale: i8, slot: &mut [u8]) {
+    let (mantissa, scale) = normalize_number(mantissa, scale);
+    slot[0] = TAG_NUMBER;
+    slot[1..17].copy_from_slice(&mantissa.to_le_bytes());
+    slot[17] = scale as u8;
+}
+
+#[inline(always)]
+fn float_slot(value: f64, slot: &mut [u8]) {
+    slot[0] = TAG_FLOAT;
+    slot[1..9].copy_from_slice(&canonical_float(value).to_bits().to_le_bytes());
+}
+
+#[inline(always)]
+fn date_slot(days: i32, slot: &mut [u8]) {
+    slot[0] = TAG_DATE;
+    slot[1..5].copy_from_slice(&days.to_le_bytes());
+}
+
+#[inline(always)]
+fn timestamp_slot(seconds: i64, nanos: u32, slot: &mut [u8]) {
+    slot[0] = TAG_TIMESTAMP;
+    slot[1..9].copy_from_slice(&seconds.to_le_bytes());
+    slot[9..13].copy_from_slice(&nanos.to_le_bytes());
 }
 
 fn decimal_to_f64(mantissa: i128, scale: i8) -> f64 {

@@ -172,10 +172,7 @@ impl Source for CsvSource {
             let mut batches: Vec<ViewBatch> = Vec::new();
             let mut current = ViewBatch::new(projection, self.batch_size);
             let mut pos = 0;
-            loop {
-                let Some((start, skipped)) = skip_blank_lines(&chunk, pos, eof) else {
-                    break;
-                };
+            while let Some((start, skipped)) = skip_blank_lines(&chunk, pos, eof) {
                 pos = start;
                 line += skipped;
                 if pos == chunk.len() {
@@ -292,7 +289,13 @@ impl Source for CsvSource {
 impl CsvSource {
     /// Checks that the bytes behind a chunk's views are UTF-8. The delimiter, quotes and
     /// line breaks are ASCII, so every field of a valid chunk is valid on its own.
-    fn check_utf8(&self, chunk: &[u8], unescaped: &[u8], batches: &[ViewBatch], chunk_offset: u64) -> Result<()> {
+    fn check_utf8(
+        &self,
+        chunk: &[u8],
+        unescaped: &[u8],
+        batches: &[ViewBatch],
+        chunk_offset: u64,
+    ) -> Result<()> {
         let bad = match (std::str::from_utf8(chunk), std::str::from_utf8(unescaped)) {
             (Ok(_), Ok(_)) => return Ok(()),
             (Err(e), _) => chunk_offset + e.valid_up_to() as u64,
@@ -304,14 +307,17 @@ impl CsvSource {
         let (offset, line) = batches
             .iter()
             .flat_map(|b| b.locators.iter().zip(&b.lines))
-            .filter(|(locator, _)| **locator <= bad)
-            .last()
+            .rev()
+            .find(|(locator, _)| **locator <= bad)
             .map(|(o, l)| (*o, *l))
             .unwrap_or((chunk_offset, 0));
-        let mut reader = RecordReader::with_capacity(open_file(&self.path)?, self.delimiter, FETCH_BUFFER);
+        let mut reader =
+            RecordReader::with_capacity(open_file(&self.path)?, self.delimiter, FETCH_BUFFER);
         reader.seek_to(offset, line).map_err(|e| self.io_error(e))?;
         let mut record = Record::default();
-        reader.read_record(&mut record).map_err(|e| read_error(&self.path, e))?;
+        reader
+            .read_record(&mut record)
+            .map_err(|e| read_error(&self.path, e))?;
         let column = (0..record.len())
             .find(|&i| std::str::from_utf8(record.field(i)).is_err())
             .and_then(|i| self.schema.fields().get(i))
@@ -340,8 +346,14 @@ impl ViewBatch {
     fn new(projection: &[usize], capacity: usize) -> Self {
         ViewBatch {
             projection: projection.to_vec(),
-            views: projection.iter().map(|_| Vec::with_capacity(capacity)).collect(),
-            nulls: projection.iter().map(|_| NullBufferBuilder::new(capacity)).collect(),
+            views: projection
+                .iter()
+                .map(|_| Vec::with_capacity(capacity))
+                .collect(),
+            nulls: projection
+                .iter()
+                .map(|_| NullBufferBuilder::new(capacity))
+                .collect(),
             locators: Vec::with_capacity(capacity),
             lines: Vec::with_capacity(capacity),
         }
@@ -353,8 +365,20 @@ impl ViewBatch {
 
     /// Adds one record whose spans point into `chunk` (buffer 0) or `unescaped` (buffer 1).
     #[inline]
-    fn push(&mut self, chunk: &[u8], unescaped: &[u8], spans: &[FieldSpan], locator: u64, line: u64) {
-        for ((views, nulls), &index) in self.views.iter_mut().zip(&mut self.nulls).zip(&self.projection) {
+    fn push(
+        &mut self,
+        chunk: &[u8],
+        unescaped: &[u8],
+        spans: &[FieldSpan],
+        locator: u64,
+        line: u64,
+    ) {
+        for ((views, nulls), &index) in self
+            .views
+            .iter_mut()
+            .zip(&mut self.nulls)
+            .zip(&self.projection)
+        {
             let span = spans[index];
             let (bytes, block) = if span.escaped {
                 (&unescaped[span.start..span.end], 1)
@@ -372,7 +396,12 @@ impl ViewBatch {
         self.lines.push(line);
     }
 
-    fn finish(self, schema: &SchemaRef, projection: &[usize], buffers: &Arc<[Buffer]>) -> Result<Batch> {
+    fn finish(
+        self,
+        schema: &SchemaRef,
+        projection: &[usize],
+        buffers: &Arc<[Buffer]>,
+    ) -> Result<Batch> {
         let projected = Arc::new(
             schema
                 .project(projection)
@@ -390,7 +419,11 @@ impl ViewBatch {
                 // delimiters, quotes or line breaks, so each view is valid UTF-8 — exactly
                 // what `StringViewArray::try_new` would verify, view by view.
                 let array = unsafe {
-                    StringViewArray::new_unchecked(ScalarBuffer::from(views), buffers.clone(), nulls.finish())
+                    StringViewArray::new_unchecked(
+                        ScalarBuffer::from(views),
+                        buffers.clone(),
+                        nulls.finish(),
+                    )
                 };
                 Arc::new(array) as ArrayRef
             })
@@ -454,7 +487,13 @@ mod tests {
 
     #[test]
     fn views_match_arrows_own_layout() {
-        for text in ["", "a", "twelve bytes", "thirteen byte", "a much longer string here"] {
+        for text in [
+            "",
+            "a",
+            "twelve bytes",
+            "thirteen byte",
+            "a much longer string here",
+        ] {
             for (block, offset) in [(0, 0), (1, 77), (0, u32::MAX)] {
                 assert_eq!(
                     view(text.as_bytes(), block, offset),

@@ -70,9 +70,15 @@ pub fn scan_record(
     let end_at_cr = |i: usize, newlines: u64| -> Scan {
         if i + 1 < buf.len() {
             let next = if buf[i + 1] == b'\n' { i + 2 } else { i + 1 };
-            Scan::Complete { next, newlines: newlines + 1 }
+            Scan::Complete {
+                next,
+                newlines: newlines + 1,
+            }
         } else if eof {
-            Scan::Complete { next: i + 1, newlines: newlines + 1 }
+            Scan::Complete {
+                next: i + 1,
+                newlines: newlines + 1,
+            }
         } else {
             Scan::NeedMore
         }
@@ -114,8 +120,18 @@ pub fn scan_record(
                 break;
             }
             spans.push(match escaped_from {
-                Some(from) => FieldSpan { start: from, end: unescaped.len(), quoted: true, escaped: true },
-                None => FieldSpan { start: content, end: i - 1, quoted: true, escaped: false },
+                Some(from) => FieldSpan {
+                    start: from,
+                    end: unescaped.len(),
+                    quoted: true,
+                    escaped: true,
+                },
+                None => FieldSpan {
+                    start: content,
+                    end: i - 1,
+                    quoted: true,
+                    escaped: false,
+                },
             });
             if i == buf.len() {
                 return Ok(Scan::Complete { next: i, newlines });
@@ -127,11 +143,21 @@ pub fn scan_record(
                         if !eof {
                             return Ok(Scan::NeedMore);
                         }
-                        spans.push(FieldSpan { start: i, end: i, quoted: false, escaped: false });
+                        spans.push(FieldSpan {
+                            start: i,
+                            end: i,
+                            quoted: false,
+                            escaped: false,
+                        });
                         return Ok(Scan::Complete { next: i, newlines });
                     }
                 }
-                b'\n' => return Ok(Scan::Complete { next: i + 1, newlines: newlines + 1 }),
+                b'\n' => {
+                    return Ok(Scan::Complete {
+                        next: i + 1,
+                        newlines: newlines + 1,
+                    });
+                }
                 b'\r' => return Ok(end_at_cr(i, newlines)),
                 other => {
                     return Err(SyntaxError {
@@ -146,10 +172,20 @@ pub fn scan_record(
         } else {
             match memchr::memchr3(delimiter, b'\n', b'\r', &buf[i..]) {
                 Some(rel) => {
-                    spans.push(FieldSpan { start: i, end: i + rel, quoted: false, escaped: false });
+                    spans.push(FieldSpan {
+                        start: i,
+                        end: i + rel,
+                        quoted: false,
+                        escaped: false,
+                    });
                     i += rel;
                     match buf[i] {
-                        b'\n' => return Ok(Scan::Complete { next: i + 1, newlines: newlines + 1 }),
+                        b'\n' => {
+                            return Ok(Scan::Complete {
+                                next: i + 1,
+                                newlines: newlines + 1,
+                            });
+                        }
                         b'\r' => return Ok(end_at_cr(i, newlines)),
                         _ => {
                             i += 1;
@@ -157,7 +193,12 @@ pub fn scan_record(
                                 if !eof {
                                     return Ok(Scan::NeedMore);
                                 }
-                                spans.push(FieldSpan { start: i, end: i, quoted: false, escaped: false });
+                                spans.push(FieldSpan {
+                                    start: i,
+                                    end: i,
+                                    quoted: false,
+                                    escaped: false,
+                                });
                                 return Ok(Scan::Complete { next: i, newlines });
                             }
                         }
@@ -167,8 +208,16 @@ pub fn scan_record(
                     if !eof {
                         return Ok(Scan::NeedMore);
                     }
-                    spans.push(FieldSpan { start: i, end: buf.len(), quoted: false, escaped: false });
-                    return Ok(Scan::Complete { next: buf.len(), newlines });
+                    spans.push(FieldSpan {
+                        start: i,
+                        end: buf.len(),
+                        quoted: false,
+                        escaped: false,
+                    });
+                    return Ok(Scan::Complete {
+                        next: buf.len(),
+                        newlines,
+                    });
                 }
             }
         }

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -222,7 +222,10 @@ impl Job {
         })
     }
 
-    /// Scans both sides at once: each split of each side is a task on the pool.
+    /// Scans both sides at once: each split of each side is a task on the pool. A reader
+    /// hands its batches to other threads while fewer than two per thread are waiting, and
+    /// digests them itself otherwise; so a side with one split (a CSV file) still uses
+    /// idle cores, and memory stays bounded.
     fn scan(
         &self,
         plan: &Plan,
@@ -241,42 +244,118 @@ impl Job {
                 }
             }
         }
-        tasks.into_par_iter().try_for_each(|(side, split)| {
-            let digester = Digester::new(plan, side);
-            let store = &stores[side.index()];
-            let tally = &tallies[side.index()];
-            let mut scratch = Vec::with_capacity(256);
-            let mut slots = Vec::new();
-            let mut entries = Vec::new();
-            let mut null_keys = Vec::new();
-            let mut scatter = Scatter::default();
-            sources[side.index()].read_split(split, &plan.projections[side.index()], &mut |batch| {
-                entries.clear();
-                null_keys.clear();
-                digester.digest(
-                    &batch,
-                    &mut scratch,
-                    &mut slots,
-                    &mut entries,
-                    &mut null_keys,
-                );
-                store.insert(&entries, &mut scatter)?;
-                tally
-                    .rows
-                    .fetch_add(batch.locators.len() as u64, Ordering::Relaxed);
-                if !null_keys.is_empty() {
-                    tally
-                        .null_keys
-                        .fetch_add(null_keys.len() as u64, Ordering::Relaxed);
-                    let mut sample = tally.null_key_sample.lock().expect("null key sample lock");
-                    for &locator in &null_keys {
-                        sample.push(locator);
-                    }
-                }
-                observer.scanned(side, batch.progress);
-                Ok(())
+        let work = DigestWork {
+            digesters: [
+                Digester::new(plan, Side::Source),
+                Digester::new(plan, Side::Target),
+            ],
+            stores,
+            tallies,
+            observer,
+            in_flight: AtomicUsize::new(0),
+            limit: 2 * rayon::current_num_threads(),
+            failure: Mutex::new(None),
+        };
+        let read = rayon::scope(|scope| {
+            tasks.into_par_iter().try_for_each(|(side, split)| {
+                sources[side.index()].read_split(
+                    split,
+                    &plan.projections[side.index()],
+                    &mut |batch| {
+                        work.check_failure()?;
+                        if work.in_flight.fetch_add(1, Ordering::AcqRel) < work.limit {
+                            let work = &work;
+                            scope.spawn(move |_| {
+                                let done = SCRATCH
+                                    .with_borrow_mut(|scratch| work.digest(side, batch, scratch));
+                                work.in_flight.fetch_sub(1, Ordering::AcqRel);
+                                if let Err(e) = done {
+                                    work.fail(e);
+                                }
+                            });
+                            Ok(())
+                        } else {
+                            work.in_flight.fetch_sub(1, Ordering::AcqRel);
+                            SCRATCH.with_borrow_mut(|scratch| work.digest(side, batch, scratch))
+                        }
+                    },
+                )
             })
-        })
+        });
+        // A digest failure is the cause; the reader only stopped because of it.
+        match work.failure.into_inner().expect("failure lock") {
+            Some(e) => Err(e),
+            None => read,
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// Per-thread buffers for digesting batches.
+#[derive(Default)]
+struct Scratch {
+    encoded: Vec<u8>,
+    slots: Vec<u8>,
+    entries: Vec<crate::digest::Entry>,
+    null_keys: Vec<u64>,
+    scatter: Scatter,
+}
+
+/// What digesting a batch needs, shared by every scan thread.
+struct DigestWork<'a> {
+    digesters: [Digester<'a>; 2],
+    stores: &'a [PartitionedDigests; 2],
+    tallies: &'a [SideTally; 2],
+    observer: &'a dyn Observer,
+    in_flight: AtomicUsize,
+    limit: usize,
+    failure: Mutex<Option<Error>>,
+}
+
+impl DigestWork<'_> {
+    fn digest(&self, side: Side, batch: crate::source::Batch, s: &mut Scratch) -> Result<()> {
+        s.entries.clear();
+        s.null_keys.clear();
+        self.digesters[side.index()].digest(
+            &batch,
+            &mut s.encoded,
+            &mut s.slots,
+            &mut s.entries,
+            &mut s.null_keys,
+        );
+        self.stores[side.index()].insert(&s.entries, &mut s.scatter)?;
+        let tally = &self.tallies[side.index()];
+        tally
+            .rows
+            .fetch_add(batch.locators.len() as u64, Ordering::Relaxed);
+        if !s.null_keys.is_empty() {
+            tally
+                .null_keys
+                .fetch_add(s.null_keys.len() as u64, Ordering::Relaxed);
+            let mut sample = tally.null_key_sample.lock().expect("null key sample lock");
+            for &locator in &s.null_keys {
+                sample.push(locator);
+            }
+        }
+        self.observer.scanned(side, batch.progress);
+        Ok(())
+    }
+
+    fn fail(&self, error: Error) {
+        let mut failure = self.failure.lock().expect("failure lock");
+        failure.get_or_insert(error);
+    }
+
+    fn check_failure(&self) -> Result<()> {
+        if self.failure.lock().expect("failure lock").is_some() {
+            return Err(Error::Internal(
+                "stopped after another thread failed".into(),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -105,7 +105,7 @@ fn write_columns(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
             .max(6);
         writeln!(
             out,
-            "  {:<width$}  {:<11} {:>10} {:>10}  notes",
+            "  {:<width$}  {:<11}  {:>10} {:>10}  notes",
             "column", "compared as", "mismatched", "accuracy"
         )?;
         for c in &s.columns {
@@ -126,7 +126,7 @@ fn write_columns(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
                 );
             }
             let line = format!(
-                "  {:<width$}  {:<11} {:>10} {:>10}  {}",
+                "  {:<width$}  {:<11}  {:>10} {:>10}  {}",
                 name(c),
                 c.compare_as.to_string(),
                 c.mismatched,

@@ -307,3 +307,42 @@ fn help_names_the_exit_codes() {
         .code(0)
         .stdout(predicate::str::contains("1 when a criterion"));
 }
+
+#[test]
+fn every_json_field_is_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("s.json");
+    fixture_args(&mut recon())
+        .args(["-q", "--min-accuracy", "99", "--json"])
+        .arg(&summary)
+        .assert()
+        .code(1);
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/summary-json.md"),
+    )
+    .unwrap();
+    fn walk(value: &serde_json::Value, doc: &str, path: &str) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    let documented = [
+                        format!("`{key}`"),
+                        format!("{{{key}"),
+                        format!(" {key},"),
+                        format!(" {key}}}"),
+                    ]
+                    .iter()
+                    .any(|form| doc.contains(form.as_str()));
+                    assert!(
+                        documented,
+                        "{path}.{key} is not documented in docs/summary-json.md"
+                    );
+                    walk(inner, doc, &format!("{path}.{key}"));
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, doc, path)),
+            _ => {}
+        }
+    }
+    walk(&json(&summary), &doc, "");
+}

@@ -330,6 +330,7 @@ fn every_json_field_is_documented() {
                         format!("{{{key}"),
                         format!(" {key},"),
                         format!(" {key}}}"),
+                        format!(" {key}{{"),
                     ]
                     .iter()
                     .any(|form| doc.contains(form.as_str()));

@@ -472,10 +472,21 @@ fn split_timestamp(value: i64, unit: TimeUnit) -> (i64, u32) {
 
 /// Bytes of one column's digest slot (see [`ValueEncoder::fill_slots`]).
 pub const SLOT: usize = 18;
+/// Text up to this many bytes enters a slot as itself (length, bytes, zero padding), the
+/// layout of an inline Arrow string view; longer text as its xxh3 and length.
+const SHORT_TEXT: u32 = 12;
+/// Slot tag of short text.
+const TAG_SHORT_TEXT: u8 = 8;
 
 #[inline(always)]
 fn text_slot(text: &[u8], compare_as: CompareAs, slot: &mut [u8]) {
     let parsed = match compare_as {
+        CompareAs::Text if text.len() <= SHORT_TEXT as usize => {
+            slot[0] = TAG_SHORT_TEXT;
+            slot[1..5].copy_from_slice(&(text.len() as u32).to_le_bytes());
+            slot[5..5 + text.len()].copy_from_slice(text);
+            return;
+        }
         CompareAs::Text => return hashed_slot(TAG_TEXT, text, slot),
         CompareAs::Binary => return hashed_slot(TAG_BYTES, text, slot),
         CompareAs::Number => text::parse_decimal(text).map(|(m, sc)| number_slot(m, sc, slot)),
@@ -703,6 +714,32 @@ mod tests {
         put_float(f64::NAN, &mut a);
         put_float(-f64::NAN, &mut b);
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn slots_of_equal_text_agree_across_string_layouts() {
+        let values = vec![
+            Some(""),
+            None,
+            Some("short"),
+            Some("exactly12byt"),
+            Some("longer than twelve bytes"),
+        ];
+        let plain: ArrayRef = Arc::new(StringArray::from(values.clone()));
+        let views: ArrayRef = Arc::new(arrow_array::StringViewArray::from(values.clone()));
+        let slots = |array: &ArrayRef| {
+            let mut rows = vec![0u8; values.len() * SLOT];
+            ValueEncoder::new(array, CompareAs::Text).fill_slots(&mut rows, SLOT, 0);
+            rows
+        };
+        let (a, b) = (slots(&plain), slots(&views));
+        assert_eq!(a, b);
+        let distinct: std::collections::HashSet<&[u8]> = a.chunks(SLOT).collect();
+        assert_eq!(
+            distinct.len(),
+            values.len(),
+            "NULL, empty and each text differ"
+        );
     }
 
     #[test]

@@ -380,13 +380,12 @@ impl ViewBatch {
             .zip(&self.projection)
         {
             let span = spans[index];
-            let (bytes, block) = if span.escaped {
-                (&unescaped[span.start..span.end], 1)
+            views.push(if span.escaped {
+                view_at(unescaped, span.start, span.end, 1)
             } else {
-                (&chunk[span.start..span.end], 0)
-            };
-            views.push(view(bytes, block, span.start as u32));
-            if bytes.is_empty() && !span.quoted {
+                view_at(chunk, span.start, span.end, 0)
+            });
+            if span.start == span.end && !span.quoted {
                 nulls.append_null();
             } else {
                 nulls.append_non_null();
@@ -442,22 +441,39 @@ impl ViewBatch {
     }
 }
 
-/// An Arrow string view of `bytes`, stored at `offset` in buffer `block`: the layout of
-/// `arrow_array::builder::make_view`, with the short-string case done without a
-/// variable-length copy (this runs once per field of every CSV row).
+/// The Arrow string view of `buffer[start..end]`, stored in buffer `block`: the layout of
+/// `arrow_array::builder::make_view`, with the short-string case done by one fixed-size
+/// load and a mask instead of a variable-length copy (this runs for every CSV field).
 #[inline(always)]
-fn view(bytes: &[u8], block: u32, offset: u32) -> u128 {
-    let len = bytes.len();
+fn view_at(buffer: &[u8], start: usize, end: usize, block: u32) -> u128 {
+    let len = end - start;
     if len > 12 {
-        let prefix = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        let prefix = u32::from_le_bytes([
+            buffer[start],
+            buffer[start + 1],
+            buffer[start + 2],
+            buffer[start + 3],
+        ]);
         return len as u128
             | (u128::from(prefix) << 32)
             | (u128::from(block) << 64)
-            | (u128::from(offset) << 96);
+            | ((start as u128) << 96);
     }
-    let mut inline = [0u8; 16];
-    inline[..len].copy_from_slice(bytes);
-    len as u128 | (u128::from_le_bytes(inline) << 32)
+    if len == 0 {
+        return 0;
+    }
+    let data = match buffer.get(start..start + 16) {
+        Some(window) => {
+            let raw = u128::from_le_bytes(window.try_into().expect("16 bytes"));
+            raw & (u128::MAX >> (128 - 8 * len))
+        }
+        None => {
+            let mut inline = [0u8; 16];
+            inline[..len].copy_from_slice(&buffer[start..end]);
+            u128::from_le_bytes(inline)
+        }
+    };
+    len as u128 | (data << 32)
 }
 
 fn open_file(path: &Path) -> Result<File> {
@@ -487,20 +503,23 @@ mod tests {
 
     #[test]
     fn views_match_arrows_own_layout() {
-        for text in [
-            "",
-            "a",
-            "twelve bytes",
-            "thirteen byte",
-            "a much longer string here",
-        ] {
-            for (block, offset) in [(0, 0), (1, 77), (0, u32::MAX)] {
+        let buffer = b"xx,a,twelve bytes,thirteen byte,a much longer string here,end";
+        let mut start = 0;
+        for field in buffer.split(|&b| b == b',') {
+            let end = start + field.len();
+            for block in [0, 1] {
                 assert_eq!(
-                    view(text.as_bytes(), block, offset),
-                    arrow_array::builder::make_view(text.as_bytes(), block, offset),
-                    "{text:?}"
+                    view_at(buffer, start, end, block),
+                    arrow_array::builder::make_view(field, block, start as u32),
+                    "{:?}",
+                    String::from_utf8_lossy(field)
                 );
             }
+            start = end + 1;
         }
+        assert_eq!(
+            view_at(b"ab", 1, 1, 0),
+            arrow_array::builder::make_view(b"", 0, 1)
+        );
     }
 }

@@ -83,7 +83,10 @@ impl<'a> Digester<'a> {
         self.key_positions
             .iter()
             .zip(&self.plan.keys)
-            .map(|(&p, pair)| ValueEncoder::new(batch.column(p), pair.compare_as))
+            .map(|(&p, pair)| {
+                ValueEncoder::new(batch.column(p), pair.compare_as)
+                    .with_mapping(pair.mapped.as_ref(), self.side.index())
+            })
             .collect()
     }
 
@@ -92,7 +95,10 @@ impl<'a> Digester<'a> {
         self.value_positions
             .iter()
             .zip(&self.plan.columns)
-            .map(|(&p, pair)| ValueEncoder::new(batch.column(p), pair.compare_as))
+            .map(|(&p, pair)| {
+                ValueEncoder::new(batch.column(p), pair.compare_as)
+                    .with_mapping(pair.mapped.as_ref(), self.side.index())
+            })
             .collect()
     }
 

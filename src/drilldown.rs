@@ -12,7 +12,8 @@ use crate::compare::{ChangedPair, Comparison, DuplicateKey, OneSided};
 use crate::digest::Digester;
 use crate::error::{Result, Side};
 use crate::normalize::Plan;
-use crate::normalize::canonical::{Encoded, ValueEncoder};
+use crate::normalize::canonical::{Encoded, ValueEncoder, display_value};
+use crate::normalize::steps::Value;
 use crate::source::Source;
 
 /// Changed rows read back per round trip to the sources.
@@ -75,7 +76,15 @@ pub struct ColumnCounts {
     pub unparseable: Vec<[u64; 2]>,
     /// Difference lines for changed rows, all of them (written or not).
     pub changed_lines: u64,
+    /// Rows whose digests differed but whose values are all equal within their
+    /// tolerances: they are matched, not changed.
+    pub equal_rows: u64,
+    /// A few differing value pairs per column (as stored), for hints.
+    pub samples: Vec<Vec<(Option<String>, Option<String>)>>,
 }
+
+/// Differing value pairs kept per column for hints.
+const HINT_SAMPLES: usize = 24;
 
 /// What the drill-down produced.
 #[derive(Debug, Clone)]
@@ -231,6 +240,8 @@ fn drill_changed(
         mismatched: vec![0; width],
         unparseable: vec![[0; 2]; width],
         changed_lines: 0,
+        equal_rows: 0,
+        samples: vec![Vec::new(); width],
     };
     let mut lines = Vec::new();
     let (mut left, mut right) = (Vec::new(), Vec::new());
@@ -261,13 +272,31 @@ fn drill_changed(
         for pair in chunk {
             let rows = [source_rows.row(pair.source), target_rows.row(pair.target)];
             let mut key = None;
+            let mut differing = 0;
             for (c, column) in plan.columns.iter().enumerate() {
-                left.clear();
-                right.clear();
-                let l = views[0].values[c].encode(rows[0], &mut left);
-                let r = views[1].values[c].encode(rows[1], &mut right);
-                if left == right {
-                    continue;
+                let (le, re) = (&views[0].values[c], &views[1].values[c]);
+                let (l, r) = match le.tolerance() {
+                    Some(tolerance) => {
+                        let (lv, rv) = (le.value(rows[0]), re.value(rows[1]));
+                        if tolerance.equal(&lv, &rv) {
+                            continue;
+                        }
+                        (state(&lv), state(&rv))
+                    }
+                    None => {
+                        left.clear();
+                        right.clear();
+                        let l = le.encode(rows[0], &mut left);
+                        let r = re.encode(rows[1], &mut right);
+                        if left == right {
+                            continue;
+                        }
+                        (l, r)
+                    }
+                };
+                differing += 1;
+                if counts.samples[c].len() < HINT_SAMPLES {
+                    counts.samples[c].push((le.display(rows[0]), re.display(rows[1])));
                 }
                 counts.mismatched[c] += 1;
                 counts.changed_lines += 1;
@@ -289,7 +318,7 @@ fn drill_changed(
                         "unparseable: the target value does not read as {}",
                         column.compare_as
                     )),
-                    _ => None,
+                    _ => normalized_note(le, re, rows),
                 };
                 lines.push(DiffLine {
                     kind: DiffKind::Changed,
@@ -301,9 +330,39 @@ fn drill_changed(
                     column_position: c,
                 });
             }
+            if differing == 0 {
+                counts.equal_rows += 1;
+            }
         }
     }
     Ok((counts, lines))
+}
+
+fn state(value: &Value<'_>) -> Encoded {
+    match value {
+        Value::Null => Encoded::Null,
+        Value::Unparseable(_) => Encoded::Unparseable,
+        _ => Encoded::Value,
+    }
+}
+
+/// For mapped columns, the values after normalizers when they read differently from
+/// the stored ones, so nobody takes "differs after lower()" for the stored values.
+fn normalized_note(le: &ValueEncoder, re: &ValueEncoder, rows: [usize; 2]) -> Option<String> {
+    if !le.is_mapped() {
+        return None;
+    }
+    let normalized = [display_value(&le.value(rows[0])), display_value(&re.value(rows[1]))];
+    let stored = [le.display(rows[0]), re.display(rows[1])];
+    if normalized == stored {
+        return None;
+    }
+    let show = |v: &Option<String>| v.as_deref().map_or("NULL".to_string(), |s| format!("{s:?}"));
+    Some(format!(
+        "after normalizers: {} vs {}",
+        show(&normalized[0]),
+        show(&normalized[1])
+    ))
 }
 
 fn one_sided_lines(

@@ -101,6 +101,7 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
             key: split_list(&args.key),
             columns: args.columns.as_deref().map(split_list),
             exclude: args.exclude.as_deref().map(split_list).unwrap_or_default(),
+            mappings: Vec::new(),
         },
         criteria: Criteria { min_accuracy },
         engine,

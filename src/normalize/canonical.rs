@@ -11,7 +11,11 @@ use arrow_schema::{DataType, TimeUnit};
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::CompareAs;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::steps::{self, Input, Value};
+use super::{CompareAs, Mapped};
 use super::text;
 
 const TAG_NULL: u8 = 0;
@@ -44,6 +48,8 @@ pub struct ValueEncoder {
     values: Values,
     nulls: Option<NullBuffer>,
     compare_as: CompareAs,
+    /// The pair's mapping and this side's index, for mapped columns.
+    mapping: Option<(Arc<Mapped>, usize)>,
 }
 
 enum Values {
@@ -150,7 +156,91 @@ impl ValueEncoder {
             values,
             nulls: array.logical_nulls(),
             compare_as,
+            mapping: None,
         }
+    }
+
+    /// Runs values of side `side` (0 source, 1 target) through a mapped pair's steps.
+    pub fn with_mapping(mut self, mapped: Option<&Arc<Mapped>>, side: usize) -> Self {
+        self.mapping = mapped.map(|m| (m.clone(), side));
+        self
+    }
+
+    /// The value of row `row` as stored, before any normalizer.
+    pub fn raw_value(&self, row: usize) -> Value<'_> {
+        if self.is_null(row) {
+            return Value::Null;
+        }
+        fn text(t: &str) -> Value<'_> {
+            Value::Text(Cow::Borrowed(t))
+        }
+        match &self.values {
+            Values::Utf8(a) => text(a.value(row)),
+            Values::LargeUtf8(a) => text(a.value(row)),
+            Values::Utf8View(a) => text(a.value(row)),
+            Values::Binary(a) => Value::Bytes(a.value(row)),
+            Values::LargeBinary(a) => Value::Bytes(a.value(row)),
+            Values::FixedBinary(a) => Value::Bytes(a.value(row)),
+            Values::I8(a) => Value::Number(i128::from(a.value(row)), 0),
+            Values::I16(a) => Value::Number(i128::from(a.value(row)), 0),
+            Values::I32(a) => Value::Number(i128::from(a.value(row)), 0),
+            Values::I64(a) => Value::Number(i128::from(a.value(row)), 0),
+            Values::U8(a) => Value::Number(i128::from(a.value(row)), 0),
+            Values::U16(a) => Value::Number(i128::from(a.value(row)), 0),
+            Values::U32(a) => Value::Number(i128::from(a.value(row)), 0),
+            Values::U64(a) => Value::Number(i128::from(a.value(row)), 0),
+            Values::Decimal(a, scale) => Value::Number(a.value(row), *scale),
+            Values::F32(a) => Value::Float(f64::from(a.value(row))),
+            Values::F64(a) => Value::Float(a.value(row)),
+            Values::Bool(a) => Value::Bool(a.value(row)),
+            Values::Date32(a) => Value::Date(a.value(row)),
+            Values::Date64(a) => Value::Date(a.value(row).div_euclid(86_400_000) as i32),
+            Values::Timestamp(a, unit, zoned) => {
+                let (seconds, nanos) = split_timestamp(a.value(row), *unit);
+                Value::Timestamp { seconds, nanos, zoned: *zoned }
+            }
+        }
+    }
+
+    /// The value of row `row` after the mapping's normalizers and the cast to the
+    /// comparison type: what a mapped column compares.
+    pub fn value(&self, row: usize) -> Value<'_> {
+        let mut value = self.raw_value(row);
+        let Some((mapped, side)) = &self.mapping else {
+            return steps::cast(value, self.compare_as);
+        };
+        for step in &mapped.steps[*side] {
+            if matches!(value, Value::Text(_)) {
+                match step.input() {
+                    Input::Text => {}
+                    Input::Number => value = steps::cast(value, self.number_type()),
+                    Input::Timestamp => value = steps::cast(value, CompareAs::Timestamp),
+                }
+            }
+            value = step.apply(value);
+        }
+        value = steps::cast(value, self.compare_as);
+        for step in &mapped.post {
+            value = step.apply(value);
+        }
+        value
+    }
+
+    fn number_type(&self) -> CompareAs {
+        match self.compare_as {
+            CompareAs::Float64 | CompareAs::Float32 => self.compare_as,
+            _ => CompareAs::Number,
+        }
+    }
+
+    /// The mapped pair's tolerance, if any.
+    pub fn tolerance(&self) -> Option<&steps::Tolerance> {
+        self.mapping.as_ref().and_then(|(m, _)| m.tolerance.as_ref())
+    }
+
+    /// Whether this column goes through a mapping.
+    pub fn is_mapped(&self) -> bool {
+        self.mapping.is_some()
     }
 
     /// Whether row `row` is NULL.
@@ -162,6 +252,9 @@ impl ValueEncoder {
     /// Appends the canonical encoding of row `row` to `out`.
     #[inline]
     pub fn encode(&self, row: usize, out: &mut Vec<u8>) -> Encoded {
+        if self.mapping.is_some() {
+            return encode_value(&self.value(row), self.compare_as, out);
+        }
         if self.is_null(row) {
             out.push(TAG_NULL);
             return Encoded::Null;
@@ -222,6 +315,13 @@ impl ValueEncoder {
         let slots = rows
             .chunks_exact_mut(stride)
             .map(|row| &mut row[offset..offset + SLOT]);
+        if self.mapping.is_some() {
+            let tolerance = self.tolerance();
+            for (row, slot) in slots.enumerate() {
+                value_slot(&self.value(row), self.compare_as, tolerance, slot);
+            }
+            return;
+        }
         let as_float = self.compare_as == CompareAs::Float64;
         match &self.values {
             Values::Utf8(a) => self.fill(slots, |r, s| {
@@ -470,6 +570,77 @@ fn split_timestamp(value: i64, unit: TimeUnit) -> (i64, u32) {
     )
 }
 
+/// Encodes a mapped column's value: the same bytes the direct path writes for the same
+/// canonical value.
+pub fn encode_value(value: &Value<'_>, compare_as: CompareAs, out: &mut Vec<u8>) -> Encoded {
+    match value {
+        Value::Null => {
+            out.push(TAG_NULL);
+            Encoded::Null
+        }
+        Value::Text(t) if compare_as == CompareAs::Binary => put_bytes(TAG_BYTES, t.as_bytes(), out),
+        Value::Text(t) => put_bytes(TAG_TEXT, t.as_bytes(), out),
+        Value::Bytes(b) => put_bytes(TAG_BYTES, b, out),
+        Value::Number(m, s) if matches!(compare_as, CompareAs::Float64 | CompareAs::Float32) => {
+            put_float(decimal_to_f64(*m, *s), out)
+        }
+        Value::Number(m, s) => put_number(*m, *s, out),
+        Value::Float(v) => put_float(*v, out),
+        Value::Bool(b) => {
+            out.extend_from_slice(&[TAG_BOOL, u8::from(*b)]);
+            Encoded::Value
+        }
+        Value::Date(d) => put_date(*d, out),
+        Value::Timestamp { seconds, nanos, .. } => put_timestamp(*seconds, *nanos, out),
+        Value::Unparseable(t) => {
+            put_bytes(TAG_UNPARSEABLE, t.as_bytes(), out);
+            Encoded::Unparseable
+        }
+    }
+}
+
+/// A mapped column's digest slot. Under a tolerance, numbers enter as their tolerance
+/// bucket (see [`steps::Tolerance::bucket`]).
+fn value_slot(value: &Value<'_>, compare_as: CompareAs, tolerance: Option<&steps::Tolerance>, slot: &mut [u8]) {
+    if let Some(bucket) = tolerance.and_then(|t| t.bucket(value)) {
+        slot[0] = TAG_BUCKET;
+        slot[1..17].copy_from_slice(&bucket.to_le_bytes());
+        return;
+    }
+    match value {
+        Value::Null => {}
+        Value::Text(t) if compare_as == CompareAs::Binary => hashed_slot(TAG_BYTES, t.as_bytes(), slot),
+        Value::Text(t) => text_slot(t.as_bytes(), CompareAs::Text, slot),
+        Value::Bytes(b) => hashed_slot(TAG_BYTES, b, slot),
+        Value::Number(m, s) if matches!(compare_as, CompareAs::Float64 | CompareAs::Float32) => {
+            float_slot(decimal_to_f64(*m, *s), slot)
+        }
+        Value::Number(m, s) => number_slot(*m, *s, slot),
+        Value::Float(v) => float_slot(*v, slot),
+        Value::Bool(b) => {
+            slot[0] = TAG_BOOL;
+            slot[1] = u8::from(*b);
+        }
+        Value::Date(d) => date_slot(*d, slot),
+        Value::Timestamp { seconds, nanos, .. } => timestamp_slot(*seconds, *nanos, slot),
+        Value::Unparseable(t) => hashed_slot(TAG_UNPARSEABLE, t.as_bytes(), slot),
+    }
+}
+
+/// Displays a value after normalization, `None` for NULL.
+pub fn display_value(value: &Value<'_>) -> Option<String> {
+    Some(match value {
+        Value::Null => return None,
+        Value::Text(t) | Value::Unparseable(t) => t.to_string(),
+        Value::Bytes(b) => hex(b),
+        Value::Number(m, s) => format_decimal(*m, *s),
+        Value::Float(v) => v.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Date(d) => format_date(i64::from(*d)),
+        Value::Timestamp { seconds, nanos, zoned } => format_timestamp(*seconds, *nanos, *zoned),
+    })
+}
+
 /// Bytes of one column's digest slot (see [`ValueEncoder::fill_slots`]).
 pub const SLOT: usize = 18;
 /// Text up to this many bytes enters a slot as itself (length, bytes, zero padding), the
@@ -477,6 +648,8 @@ pub const SLOT: usize = 18;
 const SHORT_TEXT: u32 = 12;
 /// Slot tag of short text.
 const TAG_SHORT_TEXT: u8 = 8;
+/// Slot tag of a number's tolerance bucket.
+const TAG_BUCKET: u8 = 9;
 
 #[inline(always)]
 fn text_slot(text: &[u8], compare_as: CompareAs, slot: &mut [u8]) {

@@ -3,12 +3,15 @@
 //! ([`canonical`]). It reads schemas, never rows; it does not hash, partition or report.
 
 pub mod canonical;
+pub mod steps;
 pub mod text;
 
 use std::fmt;
+use std::sync::Arc;
 
 use arrow_schema::{DataType, Schema};
 
+use self::steps::{Input, Step, Tolerance};
 use crate::error::{Error, Result, Side};
 
 /// The type two columns are compared as.
@@ -69,6 +72,139 @@ pub struct ColumnPair {
     pub compare_as: CompareAs,
     /// How values are read to make them comparable, in words.
     pub notes: Vec<String>,
+    /// The comparison type the mapping declared, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_type: Option<String>,
+    /// Normalizers applied to each side, in order.
+    pub normalizers: SideLists,
+    /// The tolerance values are compared with, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<String>,
+    /// What a mapped pair runs on its values; `None` for plain pairs.
+    #[serde(skip)]
+    pub mapped: Option<Arc<Mapped>>,
+}
+
+/// One list per side.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
+pub struct SideLists {
+    /// For the source.
+    pub source: Vec<String>,
+    /// For the target.
+    pub target: Vec<String>,
+}
+
+/// The runtime form of a mapped column pair.
+#[derive(Debug)]
+pub struct Mapped {
+    /// Normalizers per side, in order (declared-type text steps included).
+    pub steps: [Vec<Step>; 2],
+    /// Steps after the cast to the comparison type (rounding of a declared decimal,
+    /// the integer check of a declared int).
+    pub post: Vec<Step>,
+    /// Equality within a tolerance, for numbers.
+    pub tolerance: Option<Tolerance>,
+}
+
+/// A comparison type a mapping declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Declared {
+    /// Whole numbers.
+    Int,
+    /// Exact decimals, rounded to `scale` places.
+    Decimal {
+        /// Total digits.
+        precision: u8,
+        /// Decimal places.
+        scale: u8,
+    },
+    /// 64-bit floats.
+    Float,
+    /// Text.
+    Text,
+    /// Booleans.
+    Bool,
+    /// Dates.
+    Date,
+    /// Timestamps without a zone (wall-clock).
+    Timestamp,
+    /// Instants.
+    TimestampTz,
+    /// UUIDs (compared in canonical text form).
+    Uuid,
+    /// JSON (compared in canonical text form).
+    Json,
+}
+
+impl Declared {
+    /// Parses `int`, `decimal(p,s)`, `float`, `text`, `bool`, `date`, `timestamp`,
+    /// `timestamptz`, `uuid` or `json`.
+    pub fn parse(text: &str) -> Option<Declared> {
+        let t = text.trim().to_ascii_lowercase();
+        Some(match t.as_str() {
+            "int" | "integer" | "bigint" => Declared::Int,
+            "float" | "double" => Declared::Float,
+            "text" | "string" => Declared::Text,
+            "bool" | "boolean" => Declared::Bool,
+            "date" => Declared::Date,
+            "timestamp" => Declared::Timestamp,
+            "timestamptz" => Declared::TimestampTz,
+            "uuid" => Declared::Uuid,
+            "json" => Declared::Json,
+            other => {
+                let inner = other.strip_prefix("decimal(")?.strip_suffix(')')?;
+                let (p, s) = inner.split_once(',')?;
+                let (precision, scale) = (p.trim().parse().ok()?, s.trim().parse().ok()?);
+                if precision == 0 || precision > 38 || scale > precision {
+                    return None;
+                }
+                Declared::Decimal { precision, scale }
+            }
+        })
+    }
+
+    fn compare_as(self) -> CompareAs {
+        match self {
+            Declared::Int | Declared::Decimal { .. } => CompareAs::Number,
+            Declared::Float => CompareAs::Float64,
+            Declared::Text | Declared::Uuid | Declared::Json => CompareAs::Text,
+            Declared::Bool => CompareAs::Bool,
+            Declared::Date => CompareAs::Date,
+            Declared::Timestamp | Declared::TimestampTz => CompareAs::Timestamp,
+        }
+    }
+}
+
+impl fmt::Display for Declared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Declared::Int => f.write_str("int"),
+            Declared::Decimal { precision, scale } => write!(f, "decimal({precision},{scale})"),
+            Declared::Float => f.write_str("float"),
+            Declared::Text => f.write_str("text"),
+            Declared::Bool => f.write_str("bool"),
+            Declared::Date => f.write_str("date"),
+            Declared::Timestamp => f.write_str("timestamp"),
+            Declared::TimestampTz => f.write_str("timestamptz"),
+            Declared::Uuid => f.write_str("uuid"),
+            Declared::Json => f.write_str("json"),
+        }
+    }
+}
+
+/// A column mapping as written in a job file, before it meets the schemas.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnMapping {
+    /// Column name on the source.
+    pub source: String,
+    /// Column name on the target.
+    pub target: String,
+    /// The comparison type, when declared.
+    pub declared: Option<Declared>,
+    /// Normalizers for the source and the target, in order.
+    pub steps: [Vec<Step>; 2],
+    /// Equality within a tolerance.
+    pub tolerance: Option<Tolerance>,
 }
 
 impl ColumnPair {
@@ -98,6 +234,8 @@ pub struct ColumnSelection {
     pub columns: Option<Vec<String>>,
     /// These columns are not compared.
     pub exclude: Vec<String>,
+    /// Renames, types, normalizers and tolerances per column.
+    pub mappings: Vec<ColumnMapping>,
 }
 
 /// The resolved comparison: key columns, compared columns, and what was left out.
@@ -131,10 +269,28 @@ impl Plan {
                 "no key given: name the column(s) that identify a row with --key (e.g. --key order_id or --key region,id)".into(),
             ));
         }
+        // Mappings first: each names a column on both sides, once.
+        let mut mapped: Vec<(usize, usize, &ColumnMapping)> = Vec::new();
+        for m in &selection.mappings {
+            let s = find_column(source, &m.source, Side::Source, uris[0], "mapped column")?;
+            let t = find_column(target, &m.target, Side::Target, uris[1], "mapped column")?;
+            if let Some((_, _, other)) = mapped.iter().find(|(ms, mt, _)| *ms == s || *mt == t) {
+                return Err(Error::Config(format!(
+                    "two mappings for one column: {:?} → {:?} and {:?} → {:?}; map each column once",
+                    other.source, other.target, m.source, m.target
+                )));
+            }
+            mapped.push((s, t, m));
+        }
+        let mapping_of = |s: usize| mapped.iter().find(|(ms, _, _)| *ms == s);
+
         let mut keys: Vec<ColumnPair> = Vec::new();
         for name in &selection.key {
             let s = find_column(source, name, Side::Source, uris[0], "key column")?;
-            let t = find_column(target, name, Side::Target, uris[1], "key column")?;
+            let (t, mapping) = match mapping_of(s) {
+                Some((_, t, m)) => (*t, Some(*m)),
+                None => (find_column(target, name, Side::Target, uris[1], "key column")?, None),
+            };
             if keys
                 .iter()
                 .any(|k| k.source_index == s || k.target_index == t)
@@ -143,7 +299,12 @@ impl Plan {
                     "--key names column {name:?} twice; give each key column once"
                 )));
             }
-            keys.push(pair(source, target, s, t)?);
+            if mapping.is_some_and(|m| m.tolerance.is_some()) {
+                return Err(Error::Config(format!(
+                    "key column {name:?} has a tolerance; keys compare exactly (normalizers are allowed)"
+                )));
+            }
+            keys.push(pair(source, target, s, t, mapping)?);
         }
 
         for name in &selection.exclude {
@@ -163,15 +324,22 @@ impl Plan {
                     "--exclude names key column {name:?}; a key column is always compared"
                 )));
             }
+            if let Some((_, _, m)) = mapped
+                .iter()
+                .find(|(s, t, _)| Some(*s) == in_source || Some(*t) == in_target)
+            {
+                return Err(Error::Config(format!(
+                    "column {name:?} is both excluded and mapped ({:?} → {:?}); drop one of the two",
+                    m.source, m.target
+                )));
+            }
         }
-        let chosen: Option<Vec<(usize, usize)>> = match &selection.columns {
+        let chosen: Option<Vec<usize>> = match &selection.columns {
             None => None,
             Some(names) => {
                 let mut chosen = Vec::new();
                 for name in names {
-                    let s = find_column(source, name, Side::Source, uris[0], "column")?;
-                    let t = find_column(target, name, Side::Target, uris[1], "column")?;
-                    chosen.push((s, t));
+                    chosen.push(find_column(source, name, Side::Source, uris[0], "column")?);
                 }
                 Some(chosen)
             }
@@ -184,28 +352,37 @@ impl Plan {
         for k in &keys {
             target_used[k.target_index] = true;
         }
+        for (_, t, _) in &mapped {
+            target_used[*t] = true;
+        }
         for (s, field) in source.fields().iter().enumerate() {
             if keys.iter().any(|k| k.source_index == s) {
                 continue;
             }
-            let Some(t) = lookup_unused(target, field.name(), &target_used) else {
-                only_in_source.push(field.name().clone());
-                continue;
+            let (t, mapping) = match mapping_of(s) {
+                Some((_, t, m)) => (*t, Some(*m)),
+                None => match lookup_unused(target, field.name(), &target_used) {
+                    Some(t) => {
+                        target_used[t] = true;
+                        (t, None)
+                    }
+                    None => {
+                        only_in_source.push(field.name().clone());
+                        continue;
+                    }
+                },
             };
-            target_used[t] = true;
             let is_excluded = selection.exclude.iter().any(|e| {
                 e == field.name()
                     || e == target.field(t).name()
                     || (lookup(source, e).ok().flatten() == Some(s))
             });
-            let not_chosen = chosen
-                .as_ref()
-                .is_some_and(|c| !c.iter().any(|&(cs, _)| cs == s));
-            if is_excluded || not_chosen {
+            let not_chosen = chosen.as_ref().is_some_and(|c| !c.contains(&s));
+            if is_excluded || (not_chosen && mapping.is_none()) {
                 excluded.push(field.name().clone());
                 continue;
             }
-            columns.push(pair(source, target, s, t)?);
+            columns.push(pair(source, target, s, t, mapping)?);
         }
         let only_in_target = target
             .fields()
@@ -362,37 +539,190 @@ fn kind_of(data_type: &DataType) -> Option<Kind> {
     })
 }
 
-fn pair(source: &Schema, target: &Schema, s: usize, t: usize) -> Result<ColumnPair> {
+fn pair(
+    source: &Schema,
+    target: &Schema,
+    s: usize,
+    t: usize,
+    mapping: Option<&ColumnMapping>,
+) -> Result<ColumnPair> {
     let (sf, tf) = (source.field(s), target.field(t));
-    let unsupported = |side: Side, field: &arrow_schema::Field| {
-        Error::Config(format!(
-            "{side} column {:?} has type {}, which recon cannot compare yet; leave it out with --exclude {}",
-            field.name(),
-            field.data_type(),
-            field.name()
-        ))
-    };
+    let unsupported = |side: Side, field: &arrow_schema::Field| Error::Config(format!(
+        "{side} column {:?} has type {}, which recon cannot compare yet; leave it out with --exclude {}",
+        field.name(),
+        field.data_type(),
+        field.name()
+    ));
     let sk = kind_of(sf.data_type()).ok_or_else(|| unsupported(Side::Source, sf))?;
     let tk = kind_of(tf.data_type()).ok_or_else(|| unsupported(Side::Target, tf))?;
-    let (compare_as, notes) = compare_as(sk, tk).ok_or_else(|| {
-        Error::Config(format!(
-            "column {:?} is {} on the source and {} on the target, which cannot be compared; leave it out with --exclude {}",
-            sf.name(),
-            sf.data_type(),
-            tf.data_type(),
-            sf.name()
-        ))
-    })?;
-    Ok(ColumnPair {
+    let mut pair = ColumnPair {
         source: sf.name().clone(),
         target: tf.name().clone(),
         source_index: s,
         target_index: t,
         source_type: sf.data_type().to_string(),
         target_type: tf.data_type().to_string(),
-        compare_as,
-        notes,
-    })
+        compare_as: CompareAs::Text,
+        notes: Vec::new(),
+        declared_type: None,
+        normalizers: SideLists::default(),
+        tolerance: None,
+        mapped: None,
+    };
+    let Some(m) = mapping else {
+        let (compare_as, notes) = compare_as(sk, tk).ok_or_else(|| {
+            Error::Config(format!(
+                "column {:?} is {} on the source and {} on the target, which cannot be compared; leave it out with --exclude {}, or declare a comparison type in a job file",
+                sf.name(),
+                sf.data_type(),
+                tf.data_type(),
+                sf.name()
+            ))
+        })?;
+        pair.compare_as = compare_as;
+        pair.notes = notes;
+        return Ok(pair);
+    };
+
+    // A mapped pair: declared text steps (uuid, json) run after the user's steps.
+    let mut steps = m.steps.clone();
+    if let Some(extra) = match m.declared {
+        Some(Declared::Uuid) => Some(Step::Uuid),
+        Some(Declared::Json) => Some(Step::Json),
+        _ => None,
+    } {
+        for side_steps in &mut steps {
+            side_steps.push(extra.clone());
+        }
+    }
+    let after = [
+        kind_after(sk, &steps[0], Side::Source, sf)?,
+        kind_after(tk, &steps[1], Side::Target, tf)?,
+    ];
+    let (compare_as, notes) = match m.declared {
+        Some(declared) => {
+            let compare_as = declared.compare_as();
+            for (side, kind, field) in [(Side::Source, after[0], sf), (Side::Target, after[1], tf)] {
+                if !castable(kind, compare_as) {
+                    return Err(Error::Config(format!(
+                        "{side} column {:?} holds {} (after its normalizers), which cannot be compared as {declared}",
+                        field.name(),
+                        kind_name(kind)
+                    )));
+                }
+            }
+            (compare_as, vec![format!("compared as declared type {declared}")])
+        }
+        None => compare_as(after[0], after[1]).ok_or_else(|| {
+            Error::Config(format!(
+                "column {:?} → {:?} holds {} on the source and {} on the target (after normalizers), which cannot be compared; declare a type or add normalizers",
+                sf.name(),
+                tf.name(),
+                kind_name(after[0]),
+                kind_name(after[1])
+            ))
+        })?,
+    };
+    if m.tolerance.is_some() && !matches!(compare_as, CompareAs::Number | CompareAs::Float64 | CompareAs::Float32) {
+        return Err(Error::Config(format!(
+            "column {:?} has a tolerance but is compared as {compare_as}; tolerances apply to numbers",
+            sf.name()
+        )));
+    }
+    let post = match m.declared {
+        Some(Declared::Decimal { scale, .. }) => vec![Step::Round(scale)],
+        Some(Declared::Int) => vec![Step::Integral],
+        _ => Vec::new(),
+    };
+    pair.compare_as = compare_as;
+    pair.notes = notes;
+    pair.declared_type = m.declared.map(|d| d.to_string());
+    pair.normalizers = SideLists {
+        source: steps[0].iter().map(ToString::to_string).collect(),
+        target: steps[1].iter().map(ToString::to_string).collect(),
+    };
+    pair.tolerance = m.tolerance.as_ref().map(describe_tolerance);
+    pair.mapped = Some(Arc::new(Mapped {
+        steps,
+        post,
+        tolerance: m.tolerance,
+    }));
+    Ok(pair)
+}
+
+fn describe_tolerance(t: &Tolerance) -> String {
+    let mut parts = Vec::new();
+    if let Some((m, s)) = t.abs {
+        parts.push(format!("abs {}", canonical::format_decimal(m, s)));
+    }
+    if let Some(rel) = t.rel {
+        parts.push(format!("rel {rel}"));
+    }
+    format!("within {} (inclusive)", parts.join(" or "))
+}
+
+/// The kind of a side's values after its steps; refuses a step that does not fit.
+fn kind_after(start: Kind, steps: &[Step], side: Side, field: &arrow_schema::Field) -> Result<Kind> {
+    let mut kind = start;
+    for step in steps {
+        let fits = match step.input() {
+            Input::Text => kind == Kind::Text,
+            Input::Number => matches!(kind, Kind::Text | Kind::Integer | Kind::Decimal | Kind::Float32 | Kind::Float64),
+            Input::Timestamp => matches!(kind, Kind::Text | Kind::Timestamp { .. }),
+        };
+        if !fits {
+            let wants = match step.input() {
+                Input::Text => "text",
+                Input::Number => "numbers",
+                Input::Timestamp => "timestamps",
+            };
+            return Err(Error::Config(format!(
+                "normalizer `{step}` works on {wants}, but {side} column {:?} holds {} at that point; drop it or declare a type that fits",
+                field.name(),
+                kind_name(kind)
+            )));
+        }
+        kind = match (step, step.output()) {
+            (_, Some(CompareAs::Bool)) => Kind::Bool,
+            (_, Some(CompareAs::Date)) => Kind::Date,
+            (Step::ParseTimestamp(_), _) => Kind::Timestamp { zoned: false },
+            (Step::Timezone(_), _) => Kind::Timestamp { zoned: true },
+            (_, Some(CompareAs::Timestamp)) => match kind {
+                Kind::Timestamp { zoned } => Kind::Timestamp { zoned },
+                _ => Kind::Timestamp { zoned: false },
+            },
+            _ if step.input() == Input::Number => match kind {
+                Kind::Float32 | Kind::Float64 => kind,
+                _ => Kind::Decimal,
+            },
+            _ => kind,
+        };
+    }
+    Ok(kind)
+}
+
+fn castable(kind: Kind, to: CompareAs) -> bool {
+    match (kind, to) {
+        (Kind::Text, _) | (_, CompareAs::Text) => true,
+        (Kind::Integer | Kind::Decimal | Kind::Float32 | Kind::Float64, CompareAs::Number | CompareAs::Float64 | CompareAs::Float32) => true,
+        (Kind::Bool, CompareAs::Bool) | (Kind::Date, CompareAs::Date) => true,
+        (Kind::Timestamp { .. }, CompareAs::Timestamp) => true,
+        (Kind::Binary, CompareAs::Binary) => true,
+        _ => false,
+    }
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text => "text",
+        Kind::Integer => "integers",
+        Kind::Decimal => "decimals",
+        Kind::Float32 | Kind::Float64 => "floats",
+        Kind::Bool => "booleans",
+        Kind::Date => "dates",
+        Kind::Timestamp { .. } => "timestamps",
+        Kind::Binary => "bytes",
+    }
 }
 
 /// The comparison type of two kinds, and notes on any reading that is not plain equality.

@@ -66,6 +66,12 @@ pub fn parse_date(text: &[u8]) -> Option<i32> {
 /// optional `Z` or UTC offset (`+02:00`, `+0200`, `+02`). Returns seconds and nanoseconds
 /// since the epoch in UTC; text without an offset is read as UTC.
 pub fn parse_timestamp(text: &[u8]) -> Option<(i64, u32)> {
+    parse_timestamp_zoned(text).map(|(s, n, _)| (s, n))
+}
+
+/// Like [`parse_timestamp`], also telling whether the text carried a zone (`Z` or an
+/// offset), i.e. names an instant rather than a wall-clock time.
+pub fn parse_timestamp_zoned(text: &[u8]) -> Option<(i64, u32, bool)> {
     if text.len() < 16 || !(text[10] == b'T' || text[10] == b't' || text[10] == b' ') {
         return None;
     }
@@ -98,6 +104,7 @@ pub fn parse_timestamp(text: &[u8]) -> Option<(i64, u32)> {
     if hour > 23 || minute > 59 || second > 60 {
         return None;
     }
+    let zoned = !rest[i..].is_empty();
     let offset_seconds = match &rest[i..] {
         [] => 0,
         [b'Z' | b'z'] => 0,
@@ -117,7 +124,7 @@ pub fn parse_timestamp(text: &[u8]) -> Option<(i64, u32)> {
         _ => return None,
     };
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
-    Some((seconds, nanos))
+    Some((seconds, nanos, zoned))
 }
 
 fn digits(text: &[u8]) -> Option<u64> {

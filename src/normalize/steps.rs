@@ -1,0 +1,634 @@
+//! Normalizers of a field mapping and the values they work on. A mapped column's values go
+//! through its steps in the order written, are cast to the comparison type, and only then
+//! encoded; a tolerance decides equality in the drill-down. Unmapped columns never come
+//! here (they take the direct path in `canonical`).
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{NaiveDateTime, TimeZone};
+use unicode_normalization::UnicodeNormalization;
+
+use super::CompareAs;
+use super::text;
+
+/// One value on its way to the canonical encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    /// NULL.
+    Null,
+    /// Text.
+    Text(Cow<'a, str>),
+    /// Raw bytes.
+    Bytes(&'a [u8]),
+    /// Exact decimal: mantissa and scale.
+    Number(i128, i8),
+    /// Floating point.
+    Float(f64),
+    /// Boolean.
+    Bool(bool),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Seconds and nanoseconds since the epoch; `zoned` when it names an instant (it came
+    /// with a zone), not a wall-clock time.
+    Timestamp {
+        /// Seconds since the epoch.
+        seconds: i64,
+        /// Nanoseconds within the second.
+        nanos: u32,
+        /// Whether the value is an instant.
+        zoned: bool,
+    },
+    /// Text that could not be read as what a step or the comparison type needs.
+    Unparseable(Cow<'a, str>),
+}
+
+/// A unit of time for truncation and rounding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeUnit {
+    /// Whole seconds.
+    Second,
+    /// Milliseconds.
+    Millisecond,
+    /// Microseconds.
+    Microsecond,
+}
+
+impl TimeUnit {
+    /// Parses `s`, `ms` or `us` (also `µs`).
+    pub fn parse(text: &str) -> Option<TimeUnit> {
+        match text {
+            "s" => Some(TimeUnit::Second),
+            "ms" => Some(TimeUnit::Millisecond),
+            "us" | "µs" => Some(TimeUnit::Microsecond),
+            _ => None,
+        }
+    }
+
+    fn nanos(self) -> u32 {
+        match self {
+            TimeUnit::Second => 1_000_000_000,
+            TimeUnit::Millisecond => 1_000_000,
+            TimeUnit::Microsecond => 1_000,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Second => "s",
+            TimeUnit::Millisecond => "ms",
+            TimeUnit::Microsecond => "us",
+        }
+    }
+}
+
+/// One normalizer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Remove leading and trailing whitespace.
+    Trim,
+    /// Remove leading whitespace.
+    TrimLeft,
+    /// Remove trailing whitespace.
+    TrimRight,
+    /// Lower-case.
+    Lower,
+    /// Upper-case.
+    Upper,
+    /// Replace each run of whitespace inside the text by one space.
+    CollapseWhitespace,
+    /// Unicode normalization form C.
+    Nfc,
+    /// Text equal to one of these is NULL.
+    NullIf(Vec<String>),
+    /// Replace text found in the map (enum re-spelling); other text is kept.
+    Map(BTreeMap<String, String>),
+    /// Read text as a boolean from these spellings (compared ignoring letter case).
+    Bool {
+        /// Spellings of true.
+        truthy: Vec<String>,
+        /// Spellings of false.
+        falsy: Vec<String>,
+    },
+    /// Canonical UUID text: lower case, hyphenated, no braces.
+    Uuid,
+    /// Canonical JSON text: keys sorted, no whitespace.
+    Json,
+    /// Read text as a timestamp with these strftime formats, tried in order.
+    ParseTimestamp(Vec<String>),
+    /// Read wall-clock timestamps as local time in this zone and convert them to UTC.
+    Timezone(chrono_tz::Tz),
+    /// Truncate timestamps to the unit.
+    Truncate(TimeUnit),
+    /// Round timestamps to the nearest unit (halves away from zero).
+    RoundTime(TimeUnit),
+    /// Keep the date of a timestamp.
+    Date,
+    /// Multiply numbers by an exact decimal factor.
+    Scale(i128, i8),
+    /// Round numbers to this many decimal places (halves away from zero).
+    Round(u8),
+    /// A number with a fractional part is unparseable (the check of a declared `int`).
+    Integral,
+}
+
+/// What a step reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// Text.
+    Text,
+    /// Numbers (exact or float).
+    Number,
+    /// Timestamps.
+    Timestamp,
+}
+
+impl Step {
+    /// What the step reads.
+    pub fn input(&self) -> Input {
+        match self {
+            Step::Timezone(_) | Step::Truncate(_) | Step::RoundTime(_) | Step::Date => Input::Timestamp,
+            Step::Scale(..) | Step::Round(_) | Step::Integral => Input::Number,
+            _ => Input::Text,
+        }
+    }
+
+    /// The comparison type the step's output has, when it is no longer text.
+    pub fn output(&self) -> Option<CompareAs> {
+        match self {
+            Step::Bool { .. } => Some(CompareAs::Bool),
+            Step::ParseTimestamp(_) | Step::Timezone(_) | Step::Truncate(_) | Step::RoundTime(_) => {
+                Some(CompareAs::Timestamp)
+            }
+            Step::Date => Some(CompareAs::Date),
+            _ => None,
+        }
+    }
+
+    /// Applies the step. Values of a kind the step does not read pass unchanged (NULL,
+    /// unparseable); the plan has already refused steps that never fit.
+    pub fn apply<'a>(&self, value: Value<'a>) -> Value<'a> {
+        match (self, value) {
+            (_, Value::Null) => Value::Null,
+            (_, Value::Unparseable(t)) => Value::Unparseable(t),
+            (Step::Trim, Value::Text(t)) => Value::Text(map_cow(t, |s| s.trim())),
+            (Step::TrimLeft, Value::Text(t)) => Value::Text(map_cow(t, |s| s.trim_start())),
+            (Step::TrimRight, Value::Text(t)) => Value::Text(map_cow(t, |s| s.trim_end())),
+            (Step::Lower, Value::Text(t)) => Value::Text(if t.chars().any(char::is_uppercase) {
+                Cow::Owned(t.to_lowercase())
+            } else {
+                t
+            }),
+            (Step::Upper, Value::Text(t)) => Value::Text(if t.chars().any(char::is_lowercase) {
+                Cow::Owned(t.to_uppercase())
+            } else {
+                t
+            }),
+            (Step::CollapseWhitespace, Value::Text(t)) => {
+                Value::Text(Cow::Owned(t.split_whitespace().collect::<Vec<_>>().join(" ")))
+            }
+            (Step::Nfc, Value::Text(t)) => {
+                if unicode_normalization::is_nfc(&t) {
+                    Value::Text(t)
+                } else {
+                    Value::Text(Cow::Owned(t.nfc().collect()))
+                }
+            }
+            (Step::NullIf(values), Value::Text(t)) => {
+                if values.iter().any(|v| v == t.as_ref()) {
+                    Value::Null
+                } else {
+                    Value::Text(t)
+                }
+            }
+            (Step::Map(map), Value::Text(t)) => match map.get(t.as_ref()) {
+                Some(to) => Value::Text(Cow::Owned(to.clone())),
+                None => Value::Text(t),
+            },
+            (Step::Bool { truthy, falsy }, Value::Text(t)) => {
+                if truthy.iter().any(|s| s.eq_ignore_ascii_case(&t)) {
+                    Value::Bool(true)
+                } else if falsy.iter().any(|s| s.eq_ignore_ascii_case(&t)) {
+                    Value::Bool(false)
+                } else {
+                    Value::Unparseable(t)
+                }
+            }
+            (Step::Uuid, Value::Text(t)) => match canonical_uuid(&t) {
+                Some(u) => Value::Text(Cow::Owned(u)),
+                None => Value::Unparseable(t),
+            },
+            (Step::Json, Value::Text(t)) => match serde_json::from_str::<serde_json::Value>(&t) {
+                Ok(v) => Value::Text(Cow::Owned(v.to_string())),
+                Err(_) => Value::Unparseable(t),
+            },
+            (Step::ParseTimestamp(formats), Value::Text(t)) => {
+                let parsed = formats.iter().find_map(|f| parse_with_format(&t, f));
+                match parsed {
+                    Some((seconds, nanos, zoned)) => Value::Timestamp { seconds, nanos, zoned },
+                    None => Value::Unparseable(t),
+                }
+            }
+            (Step::Timezone(tz), Value::Timestamp { seconds, nanos, zoned: false }) => {
+                match local_to_utc(*tz, seconds, nanos) {
+                    Some(seconds) => Value::Timestamp { seconds, nanos, zoned: true },
+                    None => Value::Unparseable(Cow::Owned(format!(
+                        "{} does not exist in {tz} (a daylight-saving gap)",
+                        super::canonical::format_timestamp(seconds, nanos, false)
+                    ))),
+                }
+            }
+            (Step::Truncate(unit), Value::Timestamp { seconds, nanos, zoned }) => Value::Timestamp {
+                seconds,
+                nanos: nanos - nanos % unit.nanos(),
+                zoned,
+            },
+            (Step::RoundTime(unit), Value::Timestamp { seconds, nanos, zoned }) => {
+                let step = unit.nanos();
+                let mut rounded = (nanos + step / 2) / step * step;
+                let mut seconds = seconds;
+                if rounded >= 1_000_000_000 {
+                    rounded -= 1_000_000_000;
+                    seconds += 1;
+                }
+                Value::Timestamp { seconds, nanos: rounded, zoned }
+            }
+            (Step::Date, Value::Timestamp { seconds, .. }) => Value::Date(seconds.div_euclid(86_400) as i32),
+            (Step::Scale(m, s), Value::Number(vm, vs)) => match vm.checked_mul(*m) {
+                Some(product) => Value::Number(product, vs.saturating_add(*s)),
+                None => Value::Float(vm as f64 / 10f64.powi(i32::from(vs)) * (*m as f64) / 10f64.powi(i32::from(*s))),
+            },
+            (Step::Scale(m, s), Value::Float(v)) => Value::Float(v * (*m as f64) / 10f64.powi(i32::from(*s))),
+            (Step::Round(places), Value::Number(m, s)) => {
+                let (m, s) = round_decimal(m, s, *places as i8);
+                Value::Number(m, s)
+            }
+            (Step::Integral, Value::Number(m, s)) if s <= 0 => Value::Number(m, s),
+            (Step::Integral, Value::Number(m, s)) => {
+                let (rounded, _) = round_decimal(m, s, 0);
+                if rescale(rounded, 0, s) == Some(m) {
+                    Value::Number(rounded, 0)
+                } else {
+                    Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s)))
+                }
+            }
+            (Step::Integral, Value::Float(v)) => {
+                if v.fract() == 0.0 {
+                    Value::Float(v)
+                } else {
+                    Value::Unparseable(Cow::Owned(v.to_string()))
+                }
+            }
+            (Step::Round(places), Value::Float(v)) => {
+                let factor = 10f64.powi(i32::from(*places));
+                Value::Float((v * factor).round() / factor)
+            }
+            (_, other) => other,
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Trim => f.write_str("trim"),
+            Step::TrimLeft => f.write_str("ltrim"),
+            Step::TrimRight => f.write_str("rtrim"),
+            Step::Lower => f.write_str("lower"),
+            Step::Upper => f.write_str("upper"),
+            Step::CollapseWhitespace => f.write_str("collapse_whitespace"),
+            Step::Nfc => f.write_str("nfc"),
+            Step::NullIf(v) => write!(f, "null_if {v:?}"),
+            Step::Map(m) => write!(f, "value_map ({} values)", m.len()),
+            Step::Bool { truthy, falsy } => write!(f, "bool (true: {}; false: {})", truthy.join("/"), falsy.join("/")),
+            Step::Uuid => f.write_str("uuid"),
+            Step::Json => f.write_str("json"),
+            Step::ParseTimestamp(formats) => write!(f, "timestamp_format {formats:?}"),
+            Step::Timezone(tz) => write!(f, "timezone {tz} to UTC"),
+            Step::Truncate(u) => write!(f, "truncate to {}", u.name()),
+            Step::RoundTime(u) => write!(f, "round to {}", u.name()),
+            Step::Date => f.write_str("date"),
+            Step::Scale(m, s) => write!(f, "scale x{}", super::canonical::format_decimal(*m, *s)),
+            Step::Round(p) => write!(f, "round to {p} decimals"),
+            Step::Integral => f.write_str("whole numbers only"),
+        }
+    }
+}
+
+/// Equality within a tolerance, for numbers. Both bounds are inclusive; a pair is equal
+/// when it is within either.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Tolerance {
+    /// |a − b| ≤ abs, as an exact decimal (mantissa, scale).
+    pub abs: Option<(i128, i8)>,
+    /// |a − b| ≤ rel × max(|a|, |b|).
+    pub rel: Option<f64>,
+}
+
+impl Tolerance {
+    /// Whether `a` and `b` are equal within the tolerance. NULL equals only NULL.
+    pub fn equal(&self, a: &Value<'_>, b: &Value<'_>) -> bool {
+        match (a, b) {
+            (Value::Null, Value::Null) => true,
+            (Value::Number(am, as_), Value::Number(bm, bs)) => {
+                if let Some((tm, ts)) = self.abs
+                    && let Some(within) = exact_within(*am, *as_, *bm, *bs, tm, ts)
+                {
+                    if within {
+                        return true;
+                    }
+                    return self.rel.is_some_and(|rel| float_rel_within(to_f64(*am, *as_), to_f64(*bm, *bs), rel));
+                }
+                self.float_equal(to_f64(*am, *as_), to_f64(*bm, *bs))
+            }
+            _ => match (as_float(a), as_float(b)) {
+                (Some(x), Some(y)) => self.float_equal(x, y),
+                _ => a == b,
+            },
+        }
+    }
+
+    fn float_equal(&self, a: f64, b: f64) -> bool {
+        if a == b || (a.is_nan() && b.is_nan()) {
+            return true;
+        }
+        let diff = (a - b).abs();
+        self.abs.is_some_and(|(m, s)| diff <= to_f64(m, s)) || self.rel.is_some_and(|rel| float_rel_within(a, b, rel))
+    }
+
+    /// The digest slot of a value under this tolerance: values farther apart than the
+    /// tolerance always get different buckets, so a real difference always reaches the
+    /// drill-down; close values may share a bucket (then they are equal) or not (then the
+    /// drill-down finds them equal). `None` means "use the exact value".
+    pub fn bucket(&self, value: &Value<'_>) -> Option<i128> {
+        let (tm, ts) = self.abs?;
+        // Half the tolerance as the bucket width: one bucket never spans more than it,
+        // even with rounding in the float path.
+        let (wm, ws) = (tm, ts.checked_add(0)?);
+        match value {
+            Value::Number(m, s) => {
+                let scale = (*s).max(ws);
+                let v = rescale(*m, *s, scale)?;
+                let w = rescale(wm, ws, scale)?;
+                if w <= 0 {
+                    return None;
+                }
+                Some((v * 2).div_euclid(w))
+            }
+            Value::Float(x) => {
+                let w = to_f64(wm, ws) / 2.0;
+                let q = x / w;
+                (w > 0.0 && q.is_finite() && q.abs() < 2f64.powi(52)).then(|| q.floor() as i128)
+            }
+            _ => None,
+        }
+    }
+}
+
+fn float_rel_within(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * a.abs().max(b.abs())
+}
+
+fn as_float(v: &Value<'_>) -> Option<f64> {
+    match v {
+        Value::Float(x) => Some(*x),
+        Value::Number(m, s) => Some(to_f64(*m, *s)),
+        _ => None,
+    }
+}
+
+fn to_f64(m: i128, s: i8) -> f64 {
+    m as f64 / 10f64.powi(i32::from(s))
+}
+
+fn rescale(m: i128, from: i8, to: i8) -> Option<i128> {
+    if to >= from {
+        m.checked_mul(10i128.checked_pow((to - from) as u32)?)
+    } else {
+        None
+    }
+}
+
+/// |a − b| ≤ t in exact decimal arithmetic; `None` when it does not fit in i128.
+fn exact_within(am: i128, as_: i8, bm: i128, bs: i8, tm: i128, ts: i8) -> Option<bool> {
+    let scale = as_.max(bs).max(ts);
+    let a = rescale(am, as_, scale)?;
+    let b = rescale(bm, bs, scale)?;
+    let t = rescale(tm, ts, scale)?;
+    Some(a.checked_sub(b)?.checked_abs()? <= t)
+}
+
+/// Rounds a decimal to `places` decimals, halves away from zero.
+pub fn round_decimal(m: i128, s: i8, places: i8) -> (i128, i8) {
+    if s <= places {
+        return (m, s);
+    }
+    let drop = (s - places) as u32;
+    let Some(divisor) = 10i128.checked_pow(drop) else {
+        return (0, places);
+    };
+    let quotient = m / divisor;
+    let remainder = (m % divisor).abs();
+    let rounded = if remainder * 2 >= divisor { quotient + m.signum() } else { quotient };
+    (rounded, places)
+}
+
+fn map_cow<'a>(t: Cow<'a, str>, f: impl Fn(&str) -> &str) -> Cow<'a, str> {
+    match t {
+        Cow::Borrowed(b) => Cow::Borrowed(f(b)),
+        Cow::Owned(o) => {
+            let trimmed = f(&o);
+            if trimmed.len() == o.len() {
+                Cow::Owned(o)
+            } else {
+                Cow::Owned(trimmed.to_string())
+            }
+        }
+    }
+}
+
+fn canonical_uuid(text: &str) -> Option<String> {
+    let t = text.trim();
+    let t = t.strip_prefix('{').and_then(|x| x.strip_suffix('}')).unwrap_or(t);
+    let t = t.strip_prefix("urn:uuid:").unwrap_or(t);
+    let hex: String = t.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let h = hex.to_ascii_lowercase();
+    Some(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+}
+
+/// Parses `text` with a strftime format; with `%z`/`%:z` in it the value is an instant.
+fn parse_with_format(text: &str, format: &str) -> Option<(i64, u32, bool)> {
+    if format.contains("%z") || format.contains("%:z") || format.contains("%#z") {
+        let dt = chrono::DateTime::parse_from_str(text, format).ok()?;
+        return Some((dt.timestamp(), dt.timestamp_subsec_nanos(), true));
+    }
+    let naive = NaiveDateTime::parse_from_str(text, format)
+        .ok()
+        .or_else(|| chrono::NaiveDate::parse_from_str(text, format).ok().map(|d| d.and_hms_opt(0, 0, 0).expect("midnight")))?;
+    let utc = naive.and_utc();
+    Some((utc.timestamp(), utc.timestamp_subsec_nanos(), false))
+}
+
+/// Whether a strftime format is one chrono understands.
+pub fn valid_timestamp_format(format: &str) -> bool {
+    use chrono::format::{Item, StrftimeItems};
+    !StrftimeItems::new(format).any(|item| matches!(item, Item::Error))
+}
+
+/// The UTC seconds of a wall-clock time in `tz`; the earlier instant when the wall clock
+/// repeats (daylight saving ends), `None` when it never happens (daylight saving starts).
+fn local_to_utc(tz: chrono_tz::Tz, seconds: i64, nanos: u32) -> Option<i64> {
+    let naive = chrono::DateTime::from_timestamp(seconds, nanos)?.naive_utc();
+    tz.from_local_datetime(&naive).earliest().map(|dt| dt.timestamp())
+}
+
+/// Reads a text value as the comparison type (the end of every mapped column's steps).
+pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
+    match (value, to) {
+        (Value::Null, _) => Value::Null,
+        (Value::Unparseable(t), _) => Value::Unparseable(t),
+        (Value::Text(t), CompareAs::Text) => Value::Text(t),
+        (Value::Text(t), CompareAs::Number) => match text::parse_decimal(t.as_bytes()) {
+            Some((m, s)) => Value::Number(m, s),
+            None => Value::Unparseable(t),
+        },
+        (Value::Text(t), CompareAs::Float64) => match t.parse::<f64>() {
+            Ok(v) => Value::Float(v),
+            Err(_) => Value::Unparseable(t),
+        },
+        (Value::Text(t), CompareAs::Float32) => match t.parse::<f32>() {
+            Ok(v) => Value::Float(f64::from(v)),
+            Err(_) => Value::Unparseable(t),
+        },
+        (Value::Text(t), CompareAs::Bool) => match text::parse_bool(t.as_bytes()) {
+            Some(b) => Value::Bool(b),
+            None => Value::Unparseable(t),
+        },
+        (Value::Text(t), CompareAs::Date) => match text::parse_date(t.as_bytes()) {
+            Some(d) => Value::Date(d),
+            None => Value::Unparseable(t),
+        },
+        (Value::Text(t), CompareAs::Timestamp) => match text::parse_timestamp_zoned(t.as_bytes()) {
+            Some((seconds, nanos, zoned)) => Value::Timestamp { seconds, nanos, zoned },
+            None => Value::Unparseable(t),
+        },
+        (Value::Number(m, s), CompareAs::Float64 | CompareAs::Float32) => Value::Float(to_f64(m, s)),
+        (Value::Number(m, s), CompareAs::Text) => Value::Text(Cow::Owned(super::canonical::format_decimal(m, s))),
+        (Value::Float(v), CompareAs::Text) => Value::Text(Cow::Owned(v.to_string())),
+        (Value::Bool(b), CompareAs::Text) => Value::Text(Cow::Borrowed(if b { "true" } else { "false" })),
+        (Value::Date(d), CompareAs::Text) => Value::Text(Cow::Owned(super::canonical::format_date(i64::from(d)))),
+        (Value::Timestamp { seconds, nanos, zoned }, CompareAs::Text) => {
+            Value::Text(Cow::Owned(super::canonical::format_timestamp(seconds, nanos, zoned)))
+        }
+        (Value::Bytes(b), CompareAs::Text) => match std::str::from_utf8(b) {
+            Ok(t) => Value::Text(Cow::Borrowed(t)),
+            Err(_) => Value::Bytes(b),
+        },
+        (Value::Text(t), CompareAs::Binary) => Value::Text(t),
+        (other, _) => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Value<'_> {
+        Value::Text(Cow::Borrowed(s))
+    }
+
+    #[test]
+    fn text_steps() {
+        assert_eq!(Step::Trim.apply(text("  a b  ")), text("a b"));
+        assert_eq!(Step::TrimLeft.apply(text("  a ")), text("a "));
+        assert_eq!(Step::TrimRight.apply(text("  a ")), text("  a"));
+        assert_eq!(Step::Lower.apply(text("ÄbC")), text("äbc"));
+        assert_eq!(Step::Upper.apply(text("äbc")), text("ÄBC"));
+        assert_eq!(Step::CollapseWhitespace.apply(text(" a \t\n b ")), text("a b"));
+        assert_eq!(Step::Nfc.apply(text("e\u{301}")), text("\u{e9}"));
+        assert_eq!(Step::NullIf(vec!["".into(), "N/A".into()]).apply(text("N/A")), Value::Null);
+        assert_eq!(Step::NullIf(vec!["N/A".into()]).apply(text("n/a")), text("n/a"));
+        let map = Step::Map([("A".to_string(), "active".to_string())].into());
+        assert_eq!(map.apply(text("A")), text("active"));
+        assert_eq!(map.apply(text("Z")), text("Z"));
+        assert_eq!(Step::Lower.apply(Value::Null), Value::Null);
+    }
+
+    #[test]
+    fn booleans_uuids_and_json() {
+        let b = Step::Bool { truthy: vec!["t".into(), "yes".into(), "1".into()], falsy: vec!["f".into(), "no".into(), "0".into()] };
+        assert_eq!(b.apply(text("YES")), Value::Bool(true));
+        assert_eq!(b.apply(text("0")), Value::Bool(false));
+        assert!(matches!(b.apply(text("maybe")), Value::Unparseable(_)));
+        let want = text("123e4567-e89b-12d3-a456-426614174000");
+        assert_eq!(Step::Uuid.apply(text("{123E4567-E89B-12D3-A456-426614174000}")), want);
+        assert_eq!(Step::Uuid.apply(text("123e4567e89b12d3a456426614174000")), want);
+        assert!(matches!(Step::Uuid.apply(text("123")), Value::Unparseable(_)));
+        assert_eq!(Step::Json.apply(text("{ \"b\": 1,\n \"a\": [1, 2] }")), text("{\"a\":[1,2],\"b\":1}"));
+        assert!(matches!(Step::Json.apply(text("{")), Value::Unparseable(_)));
+    }
+
+    #[test]
+    fn timestamps_formats_zones_and_precision() {
+        let parse = Step::ParseTimestamp(vec!["%d/%m/%Y %H:%M".into(), "%Y-%m-%d %H:%M:%S".into()]);
+        let local = parse.apply(text("2024-03-01 09:30:00"));
+        assert_eq!(local, Value::Timestamp { seconds: 1_709_285_400, nanos: 0, zoned: false });
+        assert_eq!(parse.apply(text("01/03/2024 09:30")), local);
+        let ny = Step::Timezone("America/New_York".parse().unwrap());
+        // 09:30 in New York in March (EST, UTC-5) is 14:30 UTC.
+        assert_eq!(ny.apply(local.clone()), Value::Timestamp { seconds: 1_709_285_400 + 5 * 3600, nanos: 0, zoned: true });
+        // A value that already names an instant is left alone.
+        let instant = Value::Timestamp { seconds: 5, nanos: 0, zoned: true };
+        assert_eq!(ny.apply(instant.clone()), instant);
+        // 02:30 on 2024-03-10 does not exist in New York.
+        let gap = Step::ParseTimestamp(vec!["%Y-%m-%d %H:%M".into()]).apply(text("2024-03-10 02:30"));
+        assert!(matches!(ny.apply(gap), Value::Unparseable(_)));
+        let t = Value::Timestamp { seconds: 10, nanos: 123_456_789, zoned: true };
+        assert_eq!(Step::Truncate(TimeUnit::Millisecond).apply(t.clone()), Value::Timestamp { seconds: 10, nanos: 123_000_000, zoned: true });
+        assert_eq!(Step::RoundTime(TimeUnit::Microsecond).apply(t.clone()), Value::Timestamp { seconds: 10, nanos: 123_457_000, zoned: true });
+        let late = Value::Timestamp { seconds: 10, nanos: 999_999_999, zoned: true };
+        assert_eq!(Step::RoundTime(TimeUnit::Second).apply(late), Value::Timestamp { seconds: 11, nanos: 0, zoned: true });
+        assert_eq!(Step::Date.apply(Value::Timestamp { seconds: -1, nanos: 0, zoned: false }), Value::Date(-1));
+        assert!(valid_timestamp_format("%Y-%m-%d"));
+        assert!(!valid_timestamp_format("%Y-%Q"));
+    }
+
+    #[test]
+    fn numbers_scale_and_round() {
+        assert_eq!(Step::Scale(100, 0).apply(Value::Number(1250, 2)), Value::Number(125000, 2));
+        assert_eq!(Step::Scale(1, 2).apply(Value::Number(1250, 0)), Value::Number(1250, 2));
+        assert_eq!(Step::Round(1).apply(Value::Number(125, 2)), Value::Number(13, 1));
+        assert_eq!(Step::Round(1).apply(Value::Number(-125, 2)), Value::Number(-13, 1));
+        assert_eq!(Step::Round(2).apply(Value::Number(125, 2)), Value::Number(125, 2));
+        assert_eq!(Step::Round(0).apply(Value::Float(2.5)), Value::Float(3.0));
+        assert_eq!(Step::Integral.apply(Value::Number(1200, 2)), Value::Number(12, 0));
+        assert!(matches!(Step::Integral.apply(Value::Number(1250, 2)), Value::Unparseable(_)));
+        assert_eq!(Step::Integral.apply(Value::Number(-7, 0)), Value::Number(-7, 0));
+    }
+
+    #[test]
+    fn tolerance_is_inclusive_and_exact_for_decimals() {
+        let t = Tolerance { abs: Some((5, 1)), rel: None };
+        assert!(t.equal(&Value::Number(100, 0), &Value::Number(1005, 1)));
+        assert!(!t.equal(&Value::Number(100, 0), &Value::Number(10051, 2)));
+        assert!(t.equal(&Value::Null, &Value::Null));
+        assert!(!t.equal(&Value::Null, &Value::Number(0, 0)));
+        let r = Tolerance { abs: None, rel: Some(0.01) };
+        assert!(r.equal(&Value::Float(100.0), &Value::Float(101.0)));
+        assert!(!r.equal(&Value::Float(100.0), &Value::Float(101.5)));
+    }
+
+    #[test]
+    fn buckets_separate_values_outside_the_tolerance() {
+        let t = Tolerance { abs: Some((5, 1)), rel: None };
+        for (a, b) in [(0i128, 6i128), (-3, 3), (99, 105), (1_000_000_000_000, 1_000_000_000_006)] {
+            let (va, vb) = (Value::Number(a, 1), Value::Number(b, 1));
+            assert!(!t.equal(&va, &vb));
+            assert_ne!(t.bucket(&va), t.bucket(&vb), "{a} {b}");
+        }
+    }
+}

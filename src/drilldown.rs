@@ -352,12 +352,18 @@ fn normalized_note(le: &ValueEncoder, re: &ValueEncoder, rows: [usize; 2]) -> Op
     if !le.is_mapped() {
         return None;
     }
-    let normalized = [display_value(&le.value(rows[0])), display_value(&re.value(rows[1]))];
+    let normalized = [
+        display_value(&le.value(rows[0])),
+        display_value(&re.value(rows[1])),
+    ];
     let stored = [le.display(rows[0]), re.display(rows[1])];
     if normalized == stored {
         return None;
     }
-    let show = |v: &Option<String>| v.as_deref().map_or("NULL".to_string(), |s| format!("{s:?}"));
+    let show = |v: &Option<String>| {
+        v.as_deref()
+            .map_or("NULL".to_string(), |s| format!("{s:?}"))
+    };
     Some(format!(
         "after normalizers: {} vs {}",
         show(&normalized[0]),

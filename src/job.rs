@@ -116,23 +116,37 @@ impl Job {
         pool.install(|| self.run_in_pool(observer, started, threads))
     }
 
+    /// Opens both sources (reading headers and footers only) and resolves the plan.
+    pub fn plan(&self) -> Result<Plan> {
+        let sources = self.open_sources()?;
+        self.resolve(&sources)
+    }
+
+    fn open_sources(&self) -> Result<[Box<dyn Source>; 2]> {
+        let (source, target) = rayon::join(
+            || source::open(&self.source, &self.source_options),
+            || source::open(&self.target, &self.target_options),
+        );
+        Ok([source?, target?])
+    }
+
+    fn resolve(&self, sources: &[Box<dyn Source>; 2]) -> Result<Plan> {
+        let schemas = [sources[0].schema(), sources[1].schema()];
+        Plan::resolve(
+            [&schemas[0], &schemas[1]],
+            [sources[0].uri(), sources[1].uri()],
+            &self.selection,
+        )
+    }
+
     fn run_in_pool(
         &self,
         observer: &dyn Observer,
         started: Instant,
         threads: usize,
     ) -> Result<Outcome> {
-        let (source, target) = rayon::join(
-            || source::open(&self.source, &self.source_options),
-            || source::open(&self.target, &self.target_options),
-        );
-        let sources: [Box<dyn Source>; 2] = [source?, target?];
-        let schemas = [sources[0].schema(), sources[1].schema()];
-        let plan = Plan::resolve(
-            [&schemas[0], &schemas[1]],
-            [sources[0].uri(), sources[1].uri()],
-            &self.selection,
-        )?;
+        let sources = self.open_sources()?;
+        let plan = self.resolve(&sources)?;
         let hints = [sources[0].size_hint(), sources[1].size_hint()];
         let partitions = match self.engine.partitions {
             Some(p) if p.is_power_of_two() => p,

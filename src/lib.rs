@@ -16,6 +16,7 @@
 
 pub mod cli;
 pub mod compare;
+pub mod config;
 pub mod digest;
 pub mod drilldown;
 pub mod error;

@@ -21,22 +21,29 @@ pub struct Cli {
 pub enum Command {
     /// Compare a source and a target dataset row by row, by key.
     Diff(Box<DiffArgs>),
+    /// Print the resolved comparison plan (column pairs, types, normalizers, what is
+    /// left out and why) without reading any rows.
+    Explain(Box<DiffArgs>),
 }
 
 /// Flags of `recon diff`.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
+    /// A TOML job file (see docs/job-file.md); flags given as well override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// The reference dataset: a CSV file, a Parquet file, or a directory of Parquet files.
     #[arg(long, value_name = "PATH")]
-    pub source: String,
+    pub source: Option<String>,
 
     /// The dataset to check against the source (same kinds of location).
     #[arg(long, value_name = "PATH")]
-    pub target: String,
+    pub target: Option<String>,
 
     /// Key column(s) that identify a row, comma-separated (e.g. region,order_id).
     #[arg(long, value_name = "COLUMNS")]
-    pub key: String,
+    pub key: Option<String>,
 
     /// Compare only these columns (besides the key), comma-separated.
     #[arg(long, value_name = "COLUMNS")]
@@ -54,17 +61,17 @@ pub struct DiffArgs {
     #[arg(long, value_name = "FILE")]
     pub diffs: Option<PathBuf>,
 
-    /// Keep at most N difference lines for --diffs; all counts stay exact.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub max_diff_rows: u64,
+    /// Keep at most N difference lines for --diffs (default 10000); all counts stay exact.
+    #[arg(long, value_name = "N")]
+    pub max_diff_rows: Option<u64>,
 
     /// Fail (exit 1) when accuracy is below this percentage, e.g. 99.9 or 99.9%.
     #[arg(long, value_name = "PERCENT")]
     pub min_accuracy: Option<String>,
 
-    /// CSV field delimiter for both sides (one character; \t for tab).
-    #[arg(long, value_name = "CHAR", default_value = ",")]
-    pub delimiter: String,
+    /// CSV field delimiter for both sides (one character; \t for tab; default ,).
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
 
     /// CSV delimiter of the source, when it differs from --delimiter.
     #[arg(long, value_name = "CHAR")]

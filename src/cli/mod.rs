@@ -8,6 +8,7 @@ use std::io::Write;
 
 pub use args::{Cli, Command, DiffArgs};
 
+use crate::config::{JobFile, SideFile};
 use crate::error::{Error, Result};
 use crate::job::{EngineOptions, Job};
 use crate::metrics::{Criteria, Percent};
@@ -28,7 +29,28 @@ pub enum Status {
 pub fn run(cli: Cli) -> Result<Status> {
     match cli.command {
         Command::Diff(args) => diff(*args),
+        Command::Explain(args) => explain(*args),
     }
+}
+
+fn explain(args: DiffArgs) -> Result<Status> {
+    let job = job_from_args(&args)?;
+    let plan = job.plan()?;
+    let mut stdout = std::io::stdout().lock();
+    report::write_plan(&job, &plan, &mut stdout)
+        .and_then(|_| stdout.flush())
+        .or_else(|e| {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
+        .map_err(|source| Error::Write {
+            path: "standard output".into(),
+            source,
+        })?;
+    Ok(Status::Passed)
 }
 
 fn diff(args: DiffArgs) -> Result<Status> {
@@ -62,28 +84,51 @@ fn diff(args: DiffArgs) -> Result<Status> {
     })
 }
 
-/// Builds the job a `diff` command line describes.
+/// Builds the job a `diff` command line describes: the job file (if any), then the flags
+/// over it.
 pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
-    let delimiter = |specific: &Option<String>| -> Result<u8> {
-        parse_delimiter(specific.as_deref().unwrap_or(&args.delimiter))
+    let file = match &args.config {
+        Some(path) => JobFile::read(path)?,
+        None => JobFile::default(),
+    };
+    let side = |flag: &Option<String>,
+                file_side: &Option<SideFile>,
+                name: &str|
+     -> Result<(String, Option<String>)> {
+        match (flag, file_side) {
+            (Some(uri), fs) => Ok((uri.clone(), fs.as_ref().and_then(|f| f.delimiter.clone()))),
+            (None, Some(fs)) => Ok((fs.uri.clone(), fs.delimiter.clone())),
+            (None, None) => Err(Error::Config(format!(
+                "no {name} given: pass --{name} PATH or set [{name}] uri = \"...\" in a job file (--config)"
+            ))),
+        }
+    };
+    let (source, source_file_delimiter) = side(&args.source, &file.source, "source")?;
+    let (target, target_file_delimiter) = side(&args.target, &file.target, "target")?;
+    let delimiter = |specific: &Option<String>, from_file: Option<String>| -> Result<u8> {
+        let chosen = specific
+            .clone()
+            .or_else(|| args.delimiter.clone())
+            .or(from_file)
+            .unwrap_or_else(|| ",".into());
+        parse_delimiter(&chosen)
     };
     let source_options = SourceOptions {
-        delimiter: delimiter(&args.source_delimiter)?,
+        delimiter: delimiter(&args.source_delimiter, source_file_delimiter)?,
         ..SourceOptions::default()
     };
     let target_options = SourceOptions {
-        delimiter: delimiter(&args.target_delimiter)?,
+        delimiter: delimiter(&args.target_delimiter, target_file_delimiter)?,
         ..SourceOptions::default()
     };
-    let min_accuracy = args
-        .min_accuracy
-        .as_deref()
-        .map(Percent::parse)
-        .transpose()?;
+    let min_accuracy = match args.min_accuracy.as_deref() {
+        Some(text) => Some(Percent::parse(text)?),
+        None => file.min_accuracy,
+    };
     let mut engine = EngineOptions {
         partitions: args.partitions,
         threads: args.threads,
-        max_diff_rows: args.max_diff_rows,
+        max_diff_rows: args.max_diff_rows.or(file.max_diff_rows).unwrap_or(10_000),
         ..EngineOptions::default()
     };
     if let Some(limit) = &args.memory_limit {
@@ -92,16 +137,24 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
     if let Some(dir) = &args.spill_dir {
         engine.spill_dir = dir.clone();
     }
+    let key = match &args.key {
+        Some(k) => split_list(k),
+        None => file.key,
+    };
     Ok(Job {
-        source: args.source.clone(),
-        target: args.target.clone(),
+        source,
+        target,
         source_options,
         target_options,
         selection: ColumnSelection {
-            key: split_list(&args.key),
-            columns: args.columns.as_deref().map(split_list),
-            exclude: args.exclude.as_deref().map(split_list).unwrap_or_default(),
-            mappings: Vec::new(),
+            key,
+            columns: args.columns.as_deref().map(split_list).or(file.include),
+            exclude: args
+                .exclude
+                .as_deref()
+                .map(split_list)
+                .unwrap_or(file.exclude),
+            mappings: file.mappings,
         },
         criteria: Criteria { min_accuracy },
         engine,

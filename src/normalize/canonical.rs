@@ -15,8 +15,8 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::steps::{self, Input, Value};
-use super::{CompareAs, Mapped};
 use super::text;
+use super::{CompareAs, Mapped};
 
 const TAG_NULL: u8 = 0;
 const TAG_TEXT: u8 = 1;
@@ -197,7 +197,11 @@ impl ValueEncoder {
             Values::Date64(a) => Value::Date(a.value(row).div_euclid(86_400_000) as i32),
             Values::Timestamp(a, unit, zoned) => {
                 let (seconds, nanos) = split_timestamp(a.value(row), *unit);
-                Value::Timestamp { seconds, nanos, zoned: *zoned }
+                Value::Timestamp {
+                    seconds,
+                    nanos,
+                    zoned: *zoned,
+                }
             }
         }
     }
@@ -235,7 +239,9 @@ impl ValueEncoder {
 
     /// The mapped pair's tolerance, if any.
     pub fn tolerance(&self) -> Option<&steps::Tolerance> {
-        self.mapping.as_ref().and_then(|(m, _)| m.tolerance.as_ref())
+        self.mapping
+            .as_ref()
+            .and_then(|(m, _)| m.tolerance.as_ref())
     }
 
     /// Whether this column goes through a mapping.
@@ -578,7 +584,9 @@ pub fn encode_value(value: &Value<'_>, compare_as: CompareAs, out: &mut Vec<u8>)
             out.push(TAG_NULL);
             Encoded::Null
         }
-        Value::Text(t) if compare_as == CompareAs::Binary => put_bytes(TAG_BYTES, t.as_bytes(), out),
+        Value::Text(t) if compare_as == CompareAs::Binary => {
+            put_bytes(TAG_BYTES, t.as_bytes(), out)
+        }
         Value::Text(t) => put_bytes(TAG_TEXT, t.as_bytes(), out),
         Value::Bytes(b) => put_bytes(TAG_BYTES, b, out),
         Value::Number(m, s) if matches!(compare_as, CompareAs::Float64 | CompareAs::Float32) => {
@@ -601,7 +609,12 @@ pub fn encode_value(value: &Value<'_>, compare_as: CompareAs, out: &mut Vec<u8>)
 
 /// A mapped column's digest slot. Under a tolerance, numbers enter as their tolerance
 /// bucket (see [`steps::Tolerance::bucket`]).
-fn value_slot(value: &Value<'_>, compare_as: CompareAs, tolerance: Option<&steps::Tolerance>, slot: &mut [u8]) {
+fn value_slot(
+    value: &Value<'_>,
+    compare_as: CompareAs,
+    tolerance: Option<&steps::Tolerance>,
+    slot: &mut [u8],
+) {
     if let Some(bucket) = tolerance.and_then(|t| t.bucket(value)) {
         slot[0] = TAG_BUCKET;
         slot[1..17].copy_from_slice(&bucket.to_le_bytes());
@@ -609,7 +622,9 @@ fn value_slot(value: &Value<'_>, compare_as: CompareAs, tolerance: Option<&steps
     }
     match value {
         Value::Null => {}
-        Value::Text(t) if compare_as == CompareAs::Binary => hashed_slot(TAG_BYTES, t.as_bytes(), slot),
+        Value::Text(t) if compare_as == CompareAs::Binary => {
+            hashed_slot(TAG_BYTES, t.as_bytes(), slot)
+        }
         Value::Text(t) => text_slot(t.as_bytes(), CompareAs::Text, slot),
         Value::Bytes(b) => hashed_slot(TAG_BYTES, b, slot),
         Value::Number(m, s) if matches!(compare_as, CompareAs::Float64 | CompareAs::Float32) => {
@@ -637,7 +652,11 @@ pub fn display_value(value: &Value<'_>) -> Option<String> {
         Value::Float(v) => v.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Date(d) => format_date(i64::from(*d)),
-        Value::Timestamp { seconds, nanos, zoned } => format_timestamp(*seconds, *nanos, *zoned),
+        Value::Timestamp {
+            seconds,
+            nanos,
+            zoned,
+        } => format_timestamp(*seconds, *nanos, *zoned),
     })
 }
 

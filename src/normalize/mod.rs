@@ -289,7 +289,10 @@ impl Plan {
             let s = find_column(source, name, Side::Source, uris[0], "key column")?;
             let (t, mapping) = match mapping_of(s) {
                 Some((_, t, m)) => (*t, Some(*m)),
-                None => (find_column(target, name, Side::Target, uris[1], "key column")?, None),
+                None => (
+                    find_column(target, name, Side::Target, uris[1], "key column")?,
+                    None,
+                ),
             };
             if keys
                 .iter()
@@ -547,12 +550,14 @@ fn pair(
     mapping: Option<&ColumnMapping>,
 ) -> Result<ColumnPair> {
     let (sf, tf) = (source.field(s), target.field(t));
-    let unsupported = |side: Side, field: &arrow_schema::Field| Error::Config(format!(
-        "{side} column {:?} has type {}, which recon cannot compare yet; leave it out with --exclude {}",
-        field.name(),
-        field.data_type(),
-        field.name()
-    ));
+    let unsupported = |side: Side, field: &arrow_schema::Field| {
+        Error::Config(format!(
+            "{side} column {:?} has type {}, which recon cannot compare yet; leave it out with --exclude {}",
+            field.name(),
+            field.data_type(),
+            field.name()
+        ))
+    };
     let sk = kind_of(sf.data_type()).ok_or_else(|| unsupported(Side::Source, sf))?;
     let tk = kind_of(tf.data_type()).ok_or_else(|| unsupported(Side::Target, tf))?;
     let mut pair = ColumnPair {
@@ -623,7 +628,12 @@ fn pair(
             ))
         })?,
     };
-    if m.tolerance.is_some() && !matches!(compare_as, CompareAs::Number | CompareAs::Float64 | CompareAs::Float32) {
+    if m.tolerance.is_some()
+        && !matches!(
+            compare_as,
+            CompareAs::Number | CompareAs::Float64 | CompareAs::Float32
+        )
+    {
         return Err(Error::Config(format!(
             "column {:?} has a tolerance but is compared as {compare_as}; tolerances apply to numbers",
             sf.name()
@@ -662,12 +672,20 @@ fn describe_tolerance(t: &Tolerance) -> String {
 }
 
 /// The kind of a side's values after its steps; refuses a step that does not fit.
-fn kind_after(start: Kind, steps: &[Step], side: Side, field: &arrow_schema::Field) -> Result<Kind> {
+fn kind_after(
+    start: Kind,
+    steps: &[Step],
+    side: Side,
+    field: &arrow_schema::Field,
+) -> Result<Kind> {
     let mut kind = start;
     for step in steps {
         let fits = match step.input() {
             Input::Text => kind == Kind::Text,
-            Input::Number => matches!(kind, Kind::Text | Kind::Integer | Kind::Decimal | Kind::Float32 | Kind::Float64),
+            Input::Number => matches!(
+                kind,
+                Kind::Text | Kind::Integer | Kind::Decimal | Kind::Float32 | Kind::Float64
+            ),
             Input::Timestamp => matches!(kind, Kind::Text | Kind::Timestamp { .. }),
         };
         if !fits {
@@ -702,14 +720,19 @@ fn kind_after(start: Kind, steps: &[Step], side: Side, field: &arrow_schema::Fie
 }
 
 fn castable(kind: Kind, to: CompareAs) -> bool {
-    match (kind, to) {
-        (Kind::Text, _) | (_, CompareAs::Text) => true,
-        (Kind::Integer | Kind::Decimal | Kind::Float32 | Kind::Float64, CompareAs::Number | CompareAs::Float64 | CompareAs::Float32) => true,
-        (Kind::Bool, CompareAs::Bool) | (Kind::Date, CompareAs::Date) => true,
-        (Kind::Timestamp { .. }, CompareAs::Timestamp) => true,
-        (Kind::Binary, CompareAs::Binary) => true,
-        _ => false,
-    }
+    matches!(
+        (kind, to),
+        (Kind::Text, _)
+            | (_, CompareAs::Text)
+            | (
+                Kind::Integer | Kind::Decimal | Kind::Float32 | Kind::Float64,
+                CompareAs::Number | CompareAs::Float64 | CompareAs::Float32
+            )
+            | (Kind::Bool, CompareAs::Bool)
+            | (Kind::Date, CompareAs::Date)
+            | (Kind::Timestamp { .. }, CompareAs::Timestamp)
+            | (Kind::Binary, CompareAs::Binary)
+    )
 }
 
 fn kind_name(kind: Kind) -> &'static str {

@@ -148,7 +148,9 @@ impl Step {
     /// What the step reads.
     pub fn input(&self) -> Input {
         match self {
-            Step::Timezone(_) | Step::Truncate(_) | Step::RoundTime(_) | Step::Date => Input::Timestamp,
+            Step::Timezone(_) | Step::Truncate(_) | Step::RoundTime(_) | Step::Date => {
+                Input::Timestamp
+            }
             Step::Scale(..) | Step::Round(_) | Step::Integral => Input::Number,
             _ => Input::Text,
         }
@@ -158,9 +160,10 @@ impl Step {
     pub fn output(&self) -> Option<CompareAs> {
         match self {
             Step::Bool { .. } => Some(CompareAs::Bool),
-            Step::ParseTimestamp(_) | Step::Timezone(_) | Step::Truncate(_) | Step::RoundTime(_) => {
-                Some(CompareAs::Timestamp)
-            }
+            Step::ParseTimestamp(_)
+            | Step::Timezone(_)
+            | Step::Truncate(_)
+            | Step::RoundTime(_) => Some(CompareAs::Timestamp),
             Step::Date => Some(CompareAs::Date),
             _ => None,
         }
@@ -185,9 +188,9 @@ impl Step {
             } else {
                 t
             }),
-            (Step::CollapseWhitespace, Value::Text(t)) => {
-                Value::Text(Cow::Owned(t.split_whitespace().collect::<Vec<_>>().join(" ")))
-            }
+            (Step::CollapseWhitespace, Value::Text(t)) => Value::Text(Cow::Owned(
+                t.split_whitespace().collect::<Vec<_>>().join(" "),
+            )),
             (Step::Nfc, Value::Text(t)) => {
                 if unicode_normalization::is_nfc(&t) {
                     Value::Text(t)
@@ -226,25 +229,52 @@ impl Step {
             (Step::ParseTimestamp(formats), Value::Text(t)) => {
                 let parsed = formats.iter().find_map(|f| parse_with_format(&t, f));
                 match parsed {
-                    Some((seconds, nanos, zoned)) => Value::Timestamp { seconds, nanos, zoned },
+                    Some((seconds, nanos, zoned)) => Value::Timestamp {
+                        seconds,
+                        nanos,
+                        zoned,
+                    },
                     None => Value::Unparseable(t),
                 }
             }
-            (Step::Timezone(tz), Value::Timestamp { seconds, nanos, zoned: false }) => {
-                match local_to_utc(*tz, seconds, nanos) {
-                    Some(seconds) => Value::Timestamp { seconds, nanos, zoned: true },
-                    None => Value::Unparseable(Cow::Owned(format!(
-                        "{} does not exist in {tz} (a daylight-saving gap)",
-                        super::canonical::format_timestamp(seconds, nanos, false)
-                    ))),
-                }
-            }
-            (Step::Truncate(unit), Value::Timestamp { seconds, nanos, zoned }) => Value::Timestamp {
+            (
+                Step::Timezone(tz),
+                Value::Timestamp {
+                    seconds,
+                    nanos,
+                    zoned: false,
+                },
+            ) => match local_to_utc(*tz, seconds, nanos) {
+                Some(seconds) => Value::Timestamp {
+                    seconds,
+                    nanos,
+                    zoned: true,
+                },
+                None => Value::Unparseable(Cow::Owned(format!(
+                    "{} does not exist in {tz} (a daylight-saving gap)",
+                    super::canonical::format_timestamp(seconds, nanos, false)
+                ))),
+            },
+            (
+                Step::Truncate(unit),
+                Value::Timestamp {
+                    seconds,
+                    nanos,
+                    zoned,
+                },
+            ) => Value::Timestamp {
                 seconds,
                 nanos: nanos - nanos % unit.nanos(),
                 zoned,
             },
-            (Step::RoundTime(unit), Value::Timestamp { seconds, nanos, zoned }) => {
+            (
+                Step::RoundTime(unit),
+                Value::Timestamp {
+                    seconds,
+                    nanos,
+                    zoned,
+                },
+            ) => {
                 let step = unit.nanos();
                 let mut rounded = (nanos + step / 2) / step * step;
                 let mut seconds = seconds;
@@ -252,14 +282,24 @@ impl Step {
                     rounded -= 1_000_000_000;
                     seconds += 1;
                 }
-                Value::Timestamp { seconds, nanos: rounded, zoned }
+                Value::Timestamp {
+                    seconds,
+                    nanos: rounded,
+                    zoned,
+                }
             }
-            (Step::Date, Value::Timestamp { seconds, .. }) => Value::Date(seconds.div_euclid(86_400) as i32),
+            (Step::Date, Value::Timestamp { seconds, .. }) => {
+                Value::Date(seconds.div_euclid(86_400) as i32)
+            }
             (Step::Scale(m, s), Value::Number(vm, vs)) => match vm.checked_mul(*m) {
                 Some(product) => Value::Number(product, vs.saturating_add(*s)),
-                None => Value::Float(vm as f64 / 10f64.powi(i32::from(vs)) * (*m as f64) / 10f64.powi(i32::from(*s))),
+                None => Value::Float(
+                    vm as f64 / 10f64.powi(i32::from(vs)) * (*m as f64) / 10f64.powi(i32::from(*s)),
+                ),
             },
-            (Step::Scale(m, s), Value::Float(v)) => Value::Float(v * (*m as f64) / 10f64.powi(i32::from(*s))),
+            (Step::Scale(m, s), Value::Float(v)) => {
+                Value::Float(v * (*m as f64) / 10f64.powi(i32::from(*s)))
+            }
             (Step::Round(places), Value::Number(m, s)) => {
                 let (m, s) = round_decimal(m, s, *places as i8);
                 Value::Number(m, s)
@@ -301,7 +341,12 @@ impl fmt::Display for Step {
             Step::Nfc => f.write_str("nfc"),
             Step::NullIf(v) => write!(f, "null_if {v:?}"),
             Step::Map(m) => write!(f, "value_map ({} values)", m.len()),
-            Step::Bool { truthy, falsy } => write!(f, "bool (true: {}; false: {})", truthy.join("/"), falsy.join("/")),
+            Step::Bool { truthy, falsy } => write!(
+                f,
+                "bool (true: {}; false: {})",
+                truthy.join("/"),
+                falsy.join("/")
+            ),
             Step::Uuid => f.write_str("uuid"),
             Step::Json => f.write_str("json"),
             Step::ParseTimestamp(formats) => write!(f, "timestamp_format {formats:?}"),
@@ -338,7 +383,9 @@ impl Tolerance {
                     if within {
                         return true;
                     }
-                    return self.rel.is_some_and(|rel| float_rel_within(to_f64(*am, *as_), to_f64(*bm, *bs), rel));
+                    return self.rel.is_some_and(|rel| {
+                        float_rel_within(to_f64(*am, *as_), to_f64(*bm, *bs), rel)
+                    });
                 }
                 self.float_equal(to_f64(*am, *as_), to_f64(*bm, *bs))
             }
@@ -354,7 +401,8 @@ impl Tolerance {
             return true;
         }
         let diff = (a - b).abs();
-        self.abs.is_some_and(|(m, s)| diff <= to_f64(m, s)) || self.rel.is_some_and(|rel| float_rel_within(a, b, rel))
+        self.abs.is_some_and(|(m, s)| diff <= to_f64(m, s))
+            || self.rel.is_some_and(|rel| float_rel_within(a, b, rel))
     }
 
     /// The digest slot of a value under this tolerance: values farther apart than the
@@ -430,7 +478,11 @@ pub fn round_decimal(m: i128, s: i8, places: i8) -> (i128, i8) {
     };
     let quotient = m / divisor;
     let remainder = (m % divisor).abs();
-    let rounded = if remainder * 2 >= divisor { quotient + m.signum() } else { quotient };
+    let rounded = if remainder * 2 >= divisor {
+        quotient + m.signum()
+    } else {
+        quotient
+    };
     (rounded, places)
 }
 
@@ -450,14 +502,24 @@ fn map_cow<'a>(t: Cow<'a, str>, f: impl Fn(&str) -> &str) -> Cow<'a, str> {
 
 fn canonical_uuid(text: &str) -> Option<String> {
     let t = text.trim();
-    let t = t.strip_prefix('{').and_then(|x| x.strip_suffix('}')).unwrap_or(t);
+    let t = t
+        .strip_prefix('{')
+        .and_then(|x| x.strip_suffix('}'))
+        .unwrap_or(t);
     let t = t.strip_prefix("urn:uuid:").unwrap_or(t);
     let hex: String = t.chars().filter(|c| *c != '-').collect();
     if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
     let h = hex.to_ascii_lowercase();
-    Some(format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32]))
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
 }
 
 /// Parses `text` with a strftime format; with `%z`/`%:z` in it the value is an instant.
@@ -468,7 +530,11 @@ fn parse_with_format(text: &str, format: &str) -> Option<(i64, u32, bool)> {
     }
     let naive = NaiveDateTime::parse_from_str(text, format)
         .ok()
-        .or_else(|| chrono::NaiveDate::parse_from_str(text, format).ok().map(|d| d.and_hms_opt(0, 0, 0).expect("midnight")))?;
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(text, format)
+                .ok()
+                .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight"))
+        })?;
     let utc = naive.and_utc();
     Some((utc.timestamp(), utc.timestamp_subsec_nanos(), false))
 }
@@ -483,7 +549,9 @@ pub fn valid_timestamp_format(format: &str) -> bool {
 /// repeats (daylight saving ends), `None` when it never happens (daylight saving starts).
 fn local_to_utc(tz: chrono_tz::Tz, seconds: i64, nanos: u32) -> Option<i64> {
     let naive = chrono::DateTime::from_timestamp(seconds, nanos)?.naive_utc();
-    tz.from_local_datetime(&naive).earliest().map(|dt| dt.timestamp())
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|dt| dt.timestamp())
 }
 
 /// Reads a text value as the comparison type (the end of every mapped column's steps).
@@ -513,17 +581,36 @@ pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
             None => Value::Unparseable(t),
         },
         (Value::Text(t), CompareAs::Timestamp) => match text::parse_timestamp_zoned(t.as_bytes()) {
-            Some((seconds, nanos, zoned)) => Value::Timestamp { seconds, nanos, zoned },
+            Some((seconds, nanos, zoned)) => Value::Timestamp {
+                seconds,
+                nanos,
+                zoned,
+            },
             None => Value::Unparseable(t),
         },
-        (Value::Number(m, s), CompareAs::Float64 | CompareAs::Float32) => Value::Float(to_f64(m, s)),
-        (Value::Number(m, s), CompareAs::Text) => Value::Text(Cow::Owned(super::canonical::format_decimal(m, s))),
-        (Value::Float(v), CompareAs::Text) => Value::Text(Cow::Owned(v.to_string())),
-        (Value::Bool(b), CompareAs::Text) => Value::Text(Cow::Borrowed(if b { "true" } else { "false" })),
-        (Value::Date(d), CompareAs::Text) => Value::Text(Cow::Owned(super::canonical::format_date(i64::from(d)))),
-        (Value::Timestamp { seconds, nanos, zoned }, CompareAs::Text) => {
-            Value::Text(Cow::Owned(super::canonical::format_timestamp(seconds, nanos, zoned)))
+        (Value::Number(m, s), CompareAs::Float64 | CompareAs::Float32) => {
+            Value::Float(to_f64(m, s))
         }
+        (Value::Number(m, s), CompareAs::Text) => {
+            Value::Text(Cow::Owned(super::canonical::format_decimal(m, s)))
+        }
+        (Value::Float(v), CompareAs::Text) => Value::Text(Cow::Owned(v.to_string())),
+        (Value::Bool(b), CompareAs::Text) => {
+            Value::Text(Cow::Borrowed(if b { "true" } else { "false" }))
+        }
+        (Value::Date(d), CompareAs::Text) => {
+            Value::Text(Cow::Owned(super::canonical::format_date(i64::from(d))))
+        }
+        (
+            Value::Timestamp {
+                seconds,
+                nanos,
+                zoned,
+            },
+            CompareAs::Text,
+        ) => Value::Text(Cow::Owned(super::canonical::format_timestamp(
+            seconds, nanos, zoned,
+        ))),
         (Value::Bytes(b), CompareAs::Text) => match std::str::from_utf8(b) {
             Ok(t) => Value::Text(Cow::Borrowed(t)),
             Err(_) => Value::Bytes(b),
@@ -548,10 +635,19 @@ mod tests {
         assert_eq!(Step::TrimRight.apply(text("  a ")), text("  a"));
         assert_eq!(Step::Lower.apply(text("ÄbC")), text("äbc"));
         assert_eq!(Step::Upper.apply(text("äbc")), text("ÄBC"));
-        assert_eq!(Step::CollapseWhitespace.apply(text(" a \t\n b ")), text("a b"));
+        assert_eq!(
+            Step::CollapseWhitespace.apply(text(" a \t\n b ")),
+            text("a b")
+        );
         assert_eq!(Step::Nfc.apply(text("e\u{301}")), text("\u{e9}"));
-        assert_eq!(Step::NullIf(vec!["".into(), "N/A".into()]).apply(text("N/A")), Value::Null);
-        assert_eq!(Step::NullIf(vec!["N/A".into()]).apply(text("n/a")), text("n/a"));
+        assert_eq!(
+            Step::NullIf(vec!["".into(), "N/A".into()]).apply(text("N/A")),
+            Value::Null
+        );
+        assert_eq!(
+            Step::NullIf(vec!["N/A".into()]).apply(text("n/a")),
+            text("n/a")
+        );
         let map = Step::Map([("A".to_string(), "active".to_string())].into());
         assert_eq!(map.apply(text("A")), text("active"));
         assert_eq!(map.apply(text("Z")), text("Z"));
@@ -560,15 +656,30 @@ mod tests {
 
     #[test]
     fn booleans_uuids_and_json() {
-        let b = Step::Bool { truthy: vec!["t".into(), "yes".into(), "1".into()], falsy: vec!["f".into(), "no".into(), "0".into()] };
+        let b = Step::Bool {
+            truthy: vec!["t".into(), "yes".into(), "1".into()],
+            falsy: vec!["f".into(), "no".into(), "0".into()],
+        };
         assert_eq!(b.apply(text("YES")), Value::Bool(true));
         assert_eq!(b.apply(text("0")), Value::Bool(false));
         assert!(matches!(b.apply(text("maybe")), Value::Unparseable(_)));
         let want = text("123e4567-e89b-12d3-a456-426614174000");
-        assert_eq!(Step::Uuid.apply(text("{123E4567-E89B-12D3-A456-426614174000}")), want);
-        assert_eq!(Step::Uuid.apply(text("123e4567e89b12d3a456426614174000")), want);
-        assert!(matches!(Step::Uuid.apply(text("123")), Value::Unparseable(_)));
-        assert_eq!(Step::Json.apply(text("{ \"b\": 1,\n \"a\": [1, 2] }")), text("{\"a\":[1,2],\"b\":1}"));
+        assert_eq!(
+            Step::Uuid.apply(text("{123E4567-E89B-12D3-A456-426614174000}")),
+            want
+        );
+        assert_eq!(
+            Step::Uuid.apply(text("123e4567e89b12d3a456426614174000")),
+            want
+        );
+        assert!(matches!(
+            Step::Uuid.apply(text("123")),
+            Value::Unparseable(_)
+        ));
+        assert_eq!(
+            Step::Json.apply(text("{ \"b\": 1,\n \"a\": [1, 2] }")),
+            text("{\"a\":[1,2],\"b\":1}")
+        );
         assert!(matches!(Step::Json.apply(text("{")), Value::Unparseable(_)));
     }
 
@@ -576,56 +687,149 @@ mod tests {
     fn timestamps_formats_zones_and_precision() {
         let parse = Step::ParseTimestamp(vec!["%d/%m/%Y %H:%M".into(), "%Y-%m-%d %H:%M:%S".into()]);
         let local = parse.apply(text("2024-03-01 09:30:00"));
-        assert_eq!(local, Value::Timestamp { seconds: 1_709_285_400, nanos: 0, zoned: false });
+        assert_eq!(
+            local,
+            Value::Timestamp {
+                seconds: 1_709_285_400,
+                nanos: 0,
+                zoned: false
+            }
+        );
         assert_eq!(parse.apply(text("01/03/2024 09:30")), local);
         let ny = Step::Timezone("America/New_York".parse().unwrap());
         // 09:30 in New York in March (EST, UTC-5) is 14:30 UTC.
-        assert_eq!(ny.apply(local.clone()), Value::Timestamp { seconds: 1_709_285_400 + 5 * 3600, nanos: 0, zoned: true });
+        assert_eq!(
+            ny.apply(local.clone()),
+            Value::Timestamp {
+                seconds: 1_709_285_400 + 5 * 3600,
+                nanos: 0,
+                zoned: true
+            }
+        );
         // A value that already names an instant is left alone.
-        let instant = Value::Timestamp { seconds: 5, nanos: 0, zoned: true };
+        let instant = Value::Timestamp {
+            seconds: 5,
+            nanos: 0,
+            zoned: true,
+        };
         assert_eq!(ny.apply(instant.clone()), instant);
         // 02:30 on 2024-03-10 does not exist in New York.
-        let gap = Step::ParseTimestamp(vec!["%Y-%m-%d %H:%M".into()]).apply(text("2024-03-10 02:30"));
+        let gap =
+            Step::ParseTimestamp(vec!["%Y-%m-%d %H:%M".into()]).apply(text("2024-03-10 02:30"));
         assert!(matches!(ny.apply(gap), Value::Unparseable(_)));
-        let t = Value::Timestamp { seconds: 10, nanos: 123_456_789, zoned: true };
-        assert_eq!(Step::Truncate(TimeUnit::Millisecond).apply(t.clone()), Value::Timestamp { seconds: 10, nanos: 123_000_000, zoned: true });
-        assert_eq!(Step::RoundTime(TimeUnit::Microsecond).apply(t.clone()), Value::Timestamp { seconds: 10, nanos: 123_457_000, zoned: true });
-        let late = Value::Timestamp { seconds: 10, nanos: 999_999_999, zoned: true };
-        assert_eq!(Step::RoundTime(TimeUnit::Second).apply(late), Value::Timestamp { seconds: 11, nanos: 0, zoned: true });
-        assert_eq!(Step::Date.apply(Value::Timestamp { seconds: -1, nanos: 0, zoned: false }), Value::Date(-1));
+        let t = Value::Timestamp {
+            seconds: 10,
+            nanos: 123_456_789,
+            zoned: true,
+        };
+        assert_eq!(
+            Step::Truncate(TimeUnit::Millisecond).apply(t.clone()),
+            Value::Timestamp {
+                seconds: 10,
+                nanos: 123_000_000,
+                zoned: true
+            }
+        );
+        assert_eq!(
+            Step::RoundTime(TimeUnit::Microsecond).apply(t.clone()),
+            Value::Timestamp {
+                seconds: 10,
+                nanos: 123_457_000,
+                zoned: true
+            }
+        );
+        let late = Value::Timestamp {
+            seconds: 10,
+            nanos: 999_999_999,
+            zoned: true,
+        };
+        assert_eq!(
+            Step::RoundTime(TimeUnit::Second).apply(late),
+            Value::Timestamp {
+                seconds: 11,
+                nanos: 0,
+                zoned: true
+            }
+        );
+        assert_eq!(
+            Step::Date.apply(Value::Timestamp {
+                seconds: -1,
+                nanos: 0,
+                zoned: false
+            }),
+            Value::Date(-1)
+        );
         assert!(valid_timestamp_format("%Y-%m-%d"));
         assert!(!valid_timestamp_format("%Y-%Q"));
     }
 
     #[test]
     fn numbers_scale_and_round() {
-        assert_eq!(Step::Scale(100, 0).apply(Value::Number(1250, 2)), Value::Number(125000, 2));
-        assert_eq!(Step::Scale(1, 2).apply(Value::Number(1250, 0)), Value::Number(1250, 2));
-        assert_eq!(Step::Round(1).apply(Value::Number(125, 2)), Value::Number(13, 1));
-        assert_eq!(Step::Round(1).apply(Value::Number(-125, 2)), Value::Number(-13, 1));
-        assert_eq!(Step::Round(2).apply(Value::Number(125, 2)), Value::Number(125, 2));
+        assert_eq!(
+            Step::Scale(100, 0).apply(Value::Number(1250, 2)),
+            Value::Number(125000, 2)
+        );
+        assert_eq!(
+            Step::Scale(1, 2).apply(Value::Number(1250, 0)),
+            Value::Number(1250, 2)
+        );
+        assert_eq!(
+            Step::Round(1).apply(Value::Number(125, 2)),
+            Value::Number(13, 1)
+        );
+        assert_eq!(
+            Step::Round(1).apply(Value::Number(-125, 2)),
+            Value::Number(-13, 1)
+        );
+        assert_eq!(
+            Step::Round(2).apply(Value::Number(125, 2)),
+            Value::Number(125, 2)
+        );
         assert_eq!(Step::Round(0).apply(Value::Float(2.5)), Value::Float(3.0));
-        assert_eq!(Step::Integral.apply(Value::Number(1200, 2)), Value::Number(12, 0));
-        assert!(matches!(Step::Integral.apply(Value::Number(1250, 2)), Value::Unparseable(_)));
-        assert_eq!(Step::Integral.apply(Value::Number(-7, 0)), Value::Number(-7, 0));
+        assert_eq!(
+            Step::Integral.apply(Value::Number(1200, 2)),
+            Value::Number(12, 0)
+        );
+        assert!(matches!(
+            Step::Integral.apply(Value::Number(1250, 2)),
+            Value::Unparseable(_)
+        ));
+        assert_eq!(
+            Step::Integral.apply(Value::Number(-7, 0)),
+            Value::Number(-7, 0)
+        );
     }
 
     #[test]
     fn tolerance_is_inclusive_and_exact_for_decimals() {
-        let t = Tolerance { abs: Some((5, 1)), rel: None };
+        let t = Tolerance {
+            abs: Some((5, 1)),
+            rel: None,
+        };
         assert!(t.equal(&Value::Number(100, 0), &Value::Number(1005, 1)));
         assert!(!t.equal(&Value::Number(100, 0), &Value::Number(10051, 2)));
         assert!(t.equal(&Value::Null, &Value::Null));
         assert!(!t.equal(&Value::Null, &Value::Number(0, 0)));
-        let r = Tolerance { abs: None, rel: Some(0.01) };
+        let r = Tolerance {
+            abs: None,
+            rel: Some(0.01),
+        };
         assert!(r.equal(&Value::Float(100.0), &Value::Float(101.0)));
         assert!(!r.equal(&Value::Float(100.0), &Value::Float(101.5)));
     }
 
     #[test]
     fn buckets_separate_values_outside_the_tolerance() {
-        let t = Tolerance { abs: Some((5, 1)), rel: None };
-        for (a, b) in [(0i128, 6i128), (-3, 3), (99, 105), (1_000_000_000_000, 1_000_000_000_006)] {
+        let t = Tolerance {
+            abs: Some((5, 1)),
+            rel: None,
+        };
+        for (a, b) in [
+            (0i128, 6i128),
+            (-3, 3),
+            (99, 105),
+            (1_000_000_000_000, 1_000_000_000_006),
+        ] {
             let (va, vb) = (Value::Number(a, 1), Value::Number(b, 1));
             assert!(!t.equal(&va, &vb));
             assert_ne!(t.bucket(&va), t.bucket(&vb), "{a} {b}");

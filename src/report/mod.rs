@@ -4,6 +4,7 @@
 
 mod diffs_csv;
 mod json;
+mod plan;
 mod terminal;
 
 use std::io::Write;
@@ -11,6 +12,7 @@ use std::path::Path;
 
 pub use diffs_csv::DiffsCsv;
 pub use json::JsonSummary;
+pub use plan::write_plan;
 pub use terminal::TerminalSummary;
 
 use crate::error::{Error, Result};

@@ -115,6 +115,28 @@ fn write_columns(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
                 format_percent(c.compared - c.mismatched, c.compared)
             };
             let mut notes = c.notes.clone();
+            let (ns, nt) = (&c.normalizers.source, &c.normalizers.target);
+            if !ns.is_empty() || !nt.is_empty() {
+                if ns == nt {
+                    notes.push(format!("after {}", ns.join(" → ")));
+                } else {
+                    let show = |v: &Vec<String>| {
+                        if v.is_empty() {
+                            "-".to_string()
+                        } else {
+                            v.join(" → ")
+                        }
+                    };
+                    notes.push(format!(
+                        "source after {}; target after {}",
+                        show(ns),
+                        show(nt)
+                    ));
+                }
+            }
+            if let Some(t) = &c.tolerance {
+                notes.push(format!("equal {t}"));
+            }
             let unparseable = c.unparseable.source + c.unparseable.target;
             if unparseable > 0 {
                 notes.insert(
@@ -134,6 +156,9 @@ fn write_columns(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
                 notes.join("; ")
             );
             writeln!(out, "{}", line.trim_end())?;
+            if let Some(hint) = &c.hint {
+                writeln!(out, "  {:<width$}  hint: {hint}", "")?;
+            }
         }
     }
     let list = |v: &[String]| {

@@ -2,13 +2,15 @@
 //! and checks the configured [`Criteria`], giving a [`Verdict`]. A breached criterion is
 //! a result, not an error. It does no I/O.
 
+mod hints;
+
 use serde::Serialize;
 
 use crate::compare::Counts;
 use crate::drilldown::ColumnCounts;
 use crate::error::{Error, Result};
 use crate::normalize::text::parse_decimal;
-use crate::normalize::{CompareAs, Plan};
+use crate::normalize::{CompareAs, Plan, SideLists};
 
 /// Version of the JSON summary layout; bumped on any incompatible change.
 pub const FORMAT_VERSION: u32 = 1;
@@ -131,6 +133,17 @@ pub struct ColumnSummary {
     pub unparseable: PerSide,
     /// (compared − mismatched) / compared; null when nothing was compared.
     pub accuracy: Option<f64>,
+    /// The comparison type the job file declared, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub declared_type: Option<String>,
+    /// Normalizers applied to each side, in order.
+    pub normalizers: SideLists,
+    /// The tolerance values were compared with, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<String>,
+    /// A likely cause when the column differs on (nearly) every row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
 }
 
 /// How the stored difference lines relate to all of them.
@@ -267,6 +280,10 @@ impl Summary {
                 mismatched: m.columns.mismatched[i],
                 unparseable: m.columns.unparseable[i].into(),
                 accuracy: fraction(compared - m.columns.mismatched[i], compared),
+                declared_type: pair.declared_type.clone(),
+                normalizers: pair.normalizers.clone(),
+                tolerance: pair.tolerance.clone(),
+                hint: hints::hint(compared, m.columns.mismatched[i], &m.columns.samples[i]),
             })
             .collect();
         let total_lines = m.columns.changed_lines

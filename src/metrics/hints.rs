@@ -1,0 +1,188 @@
+//! Hints for columns that mismatch on (nearly) every row: a look at a few differing value
+//! pairs for a systematic cause (letter case, whitespace, a scale factor, a time zone
+//! shift, precision, NULL vs empty, re-spelled values). A hint is advice only; it never
+//! changes a result.
+
+use crate::normalize::text::{parse_decimal, parse_timestamp};
+
+/// A share of compared rows from which a column counts as mismatching on nearly every row.
+const NEARLY_ALL: f64 = 0.9;
+/// A share of sampled pairs that must fit a cause before it is suggested.
+const FITS: f64 = 0.8;
+
+type Pair = (Option<String>, Option<String>);
+
+/// A hint for a column with `mismatched` of `compared` rows differing, from sampled
+/// differing pairs (source value, target value), or `None`.
+pub fn hint(compared: u64, mismatched: u64, samples: &[Pair]) -> Option<String> {
+    if compared < 3 || (mismatched as f64) < NEARLY_ALL * compared as f64 || samples.is_empty() {
+        return None;
+    }
+    let fits = |test: &dyn Fn(&str, &str) -> bool| {
+        let hits = samples
+            .iter()
+            .filter(|(a, b)| matches!((a, b), (Some(a), Some(b)) if test(a, b)))
+            .count();
+        hits as f64 >= FITS * samples.len() as f64
+    };
+    let null_vs_empty = samples
+        .iter()
+        .filter(|p| matches!(p, (None, Some(s)) | (Some(s), None) if s.trim().is_empty()))
+        .count();
+    if null_vs_empty as f64 >= FITS * samples.len() as f64 {
+        return Some(
+            "NULL on one side, empty text on the other — add null_values = [\"\"]?".into(),
+        );
+    }
+    if fits(&|a, b| a.to_lowercase() == b.to_lowercase()) {
+        return Some("every sampled value differs only in letter case — add `lower`?".into());
+    }
+    if fits(&|a, b| collapse(a) == collapse(b)) {
+        return Some("values differ only in surrounding or repeated whitespace — add `trim` (or `collapse_whitespace`)?".into());
+    }
+    if let Some(factor) = common_factor(samples) {
+        return Some(format!(
+            "target values are {factor} times the source values — add source_scale = {factor}?"
+        ));
+    }
+    if let Some(hours) = common_shift_hours(samples) {
+        return Some(format!(
+            "target timestamps are {hours:+} h from the source's — a time zone shift? set source_timezone (or target_timezone)"
+        ));
+    }
+    if fits(&|a, b| {
+        let (Some(x), Some(y)) = (parse_timestamp(a.as_bytes()), parse_timestamp(b.as_bytes()))
+        else {
+            return false;
+        };
+        x.0 == y.0 && x.1 != y.1
+    }) {
+        return Some(
+            "timestamps differ only below the second — set precision = \"s\" or \"ms\"?".into(),
+        );
+    }
+    if fits(&|a, b| match (to_f64(a), to_f64(b)) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-6 * x.abs().max(y.abs()).max(1e-300),
+        _ => false,
+    }) {
+        return Some("numbers differ only in the last digits — add a tolerance?".into());
+    }
+    // A consistent re-spelling: each source value always maps to one target value.
+    let mut map = std::collections::BTreeMap::new();
+    let consistent = samples.iter().all(|(a, b)| match (a, b) {
+        (Some(a), Some(b)) => map.insert(a.clone(), b.clone()).is_none_or(|old| &old == b),
+        _ => false,
+    });
+    if consistent && map.len() <= samples.len().div_ceil(2) {
+        let (a, b) = map.iter().next().expect("a sample");
+        return Some(format!(
+            "values are consistently re-spelled (e.g. {a:?} → {b:?}) — add a value_map?"
+        ));
+    }
+    None
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn to_f64(s: &str) -> Option<f64> {
+    let (m, scale) = parse_decimal(s.as_bytes())?;
+    Some(m as f64 / 10f64.powi(i32::from(scale)))
+}
+
+fn common_factor(samples: &[Pair]) -> Option<String> {
+    let ratios: Vec<f64> = samples
+        .iter()
+        .filter_map(|(a, b)| Some((to_f64(a.as_deref()?)?, to_f64(b.as_deref()?)?)))
+        .filter(|(a, _)| *a != 0.0)
+        .map(|(a, b)| b / a)
+        .collect();
+    if ratios.len() < samples.len().div_ceil(2) {
+        return None;
+    }
+    for factor in [
+        100.0,
+        1000.0,
+        10.0,
+        0.01,
+        0.001,
+        0.1,
+        1_000_000.0,
+        0.000_001,
+    ] {
+        let close = ratios
+            .iter()
+            .filter(|r| ((*r / factor) - 1.0).abs() < 0.01)
+            .count();
+        if close as f64 >= FITS * ratios.len() as f64 {
+            return Some(factor.to_string());
+        }
+    }
+    None
+}
+
+fn common_shift_hours(samples: &[Pair]) -> Option<i64> {
+    let shifts: Vec<i64> = samples
+        .iter()
+        .filter_map(|(a, b)| {
+            let x = parse_timestamp(a.as_deref()?.as_bytes())?;
+            let y = parse_timestamp(b.as_deref()?.as_bytes())?;
+            Some(y.0 - x.0)
+        })
+        .collect();
+    let first = *shifts.first()?;
+    let same = shifts.iter().filter(|s| **s == first).count();
+    (first != 0 && first % 1800 == 0 && same as f64 >= FITS * samples.len() as f64)
+        .then_some(first / 3600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(v: &[(&str, &str)]) -> Vec<Pair> {
+        v.iter()
+            .map(|(a, b)| (Some(a.to_string()), Some(b.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn suggests_the_systematic_cause() {
+        let h = |p: &[(&str, &str)]| hint(10, 10, &pairs(p)).unwrap_or_default();
+        assert!(h(&[("Ann@X.com", "ann@x.com"), ("BOB", "bob")]).contains("lower"));
+        assert!(h(&[(" a", "a"), ("b  ", "b")]).contains("trim"));
+        assert!(h(&[("12.50", "1250"), ("1.00", "100")]).contains("source_scale = 100"));
+        assert!(
+            h(&[
+                ("2024-01-01T09:00:00", "2024-01-01T14:00:00Z"),
+                ("2024-02-01T10:30:00", "2024-02-01T15:30:00Z")
+            ])
+            .contains("+5 h")
+        );
+        assert!(
+            h(&[
+                ("A", "active"),
+                ("S", "suspended"),
+                ("A", "active"),
+                ("A", "active")
+            ])
+            .contains("value_map")
+        );
+        assert!(
+            hint(
+                10,
+                10,
+                &[(None, Some(String::new())), (Some(String::new()), None)]
+            )
+            .unwrap()
+            .contains("null_values")
+        );
+    }
+
+    #[test]
+    fn stays_quiet_for_scattered_or_unexplained_differences() {
+        assert_eq!(hint(100, 5, &pairs(&[("a", "A")])), None);
+        assert_eq!(hint(10, 10, &pairs(&[("x", "y"), ("x", "z")])), None);
+    }
+}

@@ -40,6 +40,9 @@ pub fn hint(compared: u64, mismatched: u64, samples: &[Pair]) -> Option<String> 
     if fits(&|a, b| collapse(a) == collapse(b)) {
         return Some("values differ only in surrounding or repeated whitespace — add `trim` (or `collapse_whitespace`)?".into());
     }
+    if fits(&|a, b| collapse(&a.to_lowercase()) == collapse(&b.to_lowercase())) {
+        return Some("values differ only in letter case and whitespace — add `trim` and `lower` (or `collapse_whitespace`)?".into());
+    }
     if let Some(factor) = common_factor(samples) {
         return Some(format!(
             "target values are {factor} times the source values — add source_scale = {factor}?"
@@ -67,14 +70,47 @@ pub fn hint(compared: u64, mismatched: u64, samples: &[Pair]) -> Option<String> 
     }) {
         return Some("numbers differ only in the last digits — add a tolerance?".into());
     }
-    // A consistent re-spelling: each source value always maps to one target value.
-    let mut map = std::collections::BTreeMap::new();
-    let consistent = samples.iter().all(|(a, b)| match (a, b) {
-        (Some(a), Some(b)) => map.insert(a.clone(), b.clone()).is_none_or(|old| &old == b),
-        _ => false,
-    });
-    if consistent && map.len() <= samples.len().div_ceil(2) {
-        let (a, b) = map.iter().next().expect("a sample");
+    // A consistent re-spelling: most source values always map to one target value.
+    let mut seen: std::collections::BTreeMap<&str, std::collections::BTreeMap<&str, usize>> =
+        Default::default();
+    for (a, b) in samples {
+        if let (Some(a), Some(b)) = (a, b) {
+            *seen.entry(a).or_default().entry(b).or_default() += 1;
+        }
+    }
+    let majority: Vec<(&str, &str, usize)> = seen
+        .iter()
+        .filter_map(|(a, targets)| {
+            targets
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map(|(b, n)| (*a, *b, *n))
+        })
+        .collect();
+    let agreeing: usize = majority.iter().map(|(_, _, n)| n).sum();
+    if !majority.is_empty()
+        && majority.len() <= samples.len().div_ceil(2)
+        && agreeing as f64 >= FITS * samples.len() as f64
+    {
+        if majority
+            .iter()
+            .all(|(_, b, _)| matches!(*b, "true" | "false"))
+        {
+            let spell = |v: &str| {
+                majority
+                    .iter()
+                    .filter(|(_, b, _)| *b == v)
+                    .map(|(a, _, _)| format!("{a:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Some(format!(
+                "booleans are spelled differently — add source_normalize = [{{ bool = {{ true = [{}], false = [{}] }} }}]?",
+                spell("true"),
+                spell("false")
+            ));
+        }
+        let (a, b, _) = majority[0];
         return Some(format!(
             "values are consistently re-spelled (e.g. {a:?} → {b:?}) — add a value_map?"
         ));

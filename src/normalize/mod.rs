@@ -387,13 +387,26 @@ impl Plan {
             }
             columns.push(pair(source, target, s, t, mapping)?);
         }
-        let only_in_target = target
+        let mut only_in_target: Vec<String> = target
             .fields()
             .iter()
             .enumerate()
             .filter(|(t, _)| !target_used[*t])
             .map(|(_, f)| f.name().clone())
             .collect();
+        // A one-sided column the user excluded by name is reported as excluded.
+        for list in [&mut only_in_source, &mut only_in_target] {
+            list.retain(|name| {
+                let named = selection
+                    .exclude
+                    .iter()
+                    .any(|e| e.eq_ignore_ascii_case(name));
+                if named {
+                    excluded.push(name.clone());
+                }
+                !named
+            });
+        }
 
         let mut projections = [Vec::new(), Vec::new()];
         for side in Side::BOTH {

@@ -116,22 +116,14 @@ fn write_columns(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
             };
             let mut notes = c.notes.clone();
             let (ns, nt) = (&c.normalizers.source, &c.normalizers.target);
-            if !ns.is_empty() || !nt.is_empty() {
-                if ns == nt {
-                    notes.push(format!("after {}", ns.join(" → ")));
-                } else {
-                    let show = |v: &Vec<String>| {
-                        if v.is_empty() {
-                            "-".to_string()
-                        } else {
-                            v.join(" → ")
-                        }
-                    };
-                    notes.push(format!(
-                        "source after {}; target after {}",
-                        show(ns),
-                        show(nt)
-                    ));
+            if ns == nt && !ns.is_empty() {
+                notes.push(format!("both: {}", ns.join(" → ")));
+            } else {
+                if !ns.is_empty() {
+                    notes.push(format!("source: {}", ns.join(" → ")));
+                }
+                if !nt.is_empty() {
+                    notes.push(format!("target: {}", nt.join(" → ")));
                 }
             }
             if let Some(t) = &c.tolerance {

@@ -2,5 +2,6 @@
 
 mod bad_input;
 mod cli;
+mod mapping;
 mod properties;
 mod util;

@@ -486,6 +486,21 @@ pub fn round_decimal(m: i128, s: i8, places: i8) -> (i128, i8) {
     (rounded, places)
 }
 
+/// Whether text has no leading, trailing or repeated whitespace and no whitespace but
+/// plain spaces: then collapsing changes nothing and nothing is allocated.
+fn is_collapsed(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut previous_space = true;
+    for c in text.chars() {
+        let space = c.is_whitespace();
+        if space && (c != ' ' || previous_space) {
+            return false;
+        }
+        previous_space = space;
+    }
+    !previous_space || bytes.is_empty()
+}
+
 fn map_cow<'a>(t: Cow<'a, str>, f: impl Fn(&str) -> &str) -> Cow<'a, str> {
     match t {
         Cow::Borrowed(b) => Cow::Borrowed(f(b)),

@@ -653,7 +653,9 @@ fn pair(
         )));
     }
     let post = match m.declared {
-        Some(Declared::Decimal { scale, .. }) => vec![Step::Round(scale)],
+        Some(Declared::Decimal { precision, scale }) => {
+            vec![Step::Round(scale), Step::Precision(precision)]
+        }
         Some(Declared::Int) => vec![Step::Integral],
         _ => Vec::new(),
     };

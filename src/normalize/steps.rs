@@ -131,6 +131,9 @@ pub enum Step {
     Round(u8),
     /// A number with a fractional part is unparseable (the check of a declared `int`).
     Integral,
+    /// A number with more significant digits than this is unparseable (the check of a
+    /// declared `decimal(p,s)`, after rounding to `s`).
+    Precision(u8),
 }
 
 /// What a step reads.
@@ -151,7 +154,7 @@ impl Step {
             Step::Timezone(_) | Step::Truncate(_) | Step::RoundTime(_) | Step::Date => {
                 Input::Timestamp
             }
-            Step::Scale(..) | Step::Round(_) | Step::Integral => Input::Number,
+            Step::Scale(..) | Step::Round(_) | Step::Integral | Step::Precision(_) => Input::Number,
             _ => Input::Text,
         }
     }
@@ -188,9 +191,15 @@ impl Step {
             } else {
                 t
             }),
-            (Step::CollapseWhitespace, Value::Text(t)) => Value::Text(Cow::Owned(
-                t.split_whitespace().collect::<Vec<_>>().join(" "),
-            )),
+            (Step::CollapseWhitespace, Value::Text(t)) => {
+                if is_collapsed(&t) {
+                    Value::Text(t)
+                } else {
+                    Value::Text(Cow::Owned(
+                        t.split_whitespace().collect::<Vec<_>>().join(" "),
+                    ))
+                }
+            }
             (Step::Nfc, Value::Text(t)) => {
                 if unicode_normalization::is_nfc(&t) {
                     Value::Text(t)
@@ -313,6 +322,13 @@ impl Step {
                     Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s)))
                 }
             }
+            (Step::Precision(p), Value::Number(m, s)) => {
+                if m.unsigned_abs().checked_ilog10().map_or(1, |d| d + 1) <= u32::from(*p) {
+                    Value::Number(m, s)
+                } else {
+                    Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s)))
+                }
+            }
             (Step::Integral, Value::Float(v)) => {
                 if v.fract() == 0.0 {
                     Value::Float(v)
@@ -357,6 +373,7 @@ impl fmt::Display for Step {
             Step::Scale(m, s) => write!(f, "scale x{}", super::canonical::format_decimal(*m, *s)),
             Step::Round(p) => write!(f, "round to {p} decimals"),
             Step::Integral => f.write_str("whole numbers only"),
+            Step::Precision(p) => write!(f, "at most {p} digits"),
         }
     }
 }
@@ -413,19 +430,22 @@ impl Tolerance {
         let (tm, ts) = self.abs?;
         // Half the tolerance as the bucket width: one bucket never spans more than it,
         // even with rounding in the float path.
-        let (wm, ws) = (tm, ts.checked_add(0)?);
         match value {
             Value::Number(m, s) => {
-                let scale = (*s).max(ws);
-                let v = rescale(*m, *s, scale)?;
-                let w = rescale(wm, ws, scale)?;
+                let scale = (*s).max(ts);
+                let v = rescale(*m, *s, scale)?.checked_mul(2)?;
+                let w = rescale(tm, ts, scale)?;
                 if w <= 0 {
                     return None;
                 }
-                Some((v * 2).div_euclid(w))
+                // i128 division is slow; most values fit in i64.
+                match (i64::try_from(v), i64::try_from(w)) {
+                    (Ok(v), Ok(w)) => Some(i128::from(v.div_euclid(w))),
+                    _ => Some(v.div_euclid(w)),
+                }
             }
             Value::Float(x) => {
-                let w = to_f64(wm, ws) / 2.0;
+                let w = to_f64(tm, ts) / 2.0;
                 let q = x / w;
                 (w > 0.0 && q.is_finite() && q.abs() < 2f64.powi(52)).then(|| q.floor() as i128)
             }
@@ -451,10 +471,10 @@ fn to_f64(m: i128, s: i8) -> f64 {
 }
 
 fn rescale(m: i128, from: i8, to: i8) -> Option<i128> {
-    if to >= from {
-        m.checked_mul(10i128.checked_pow((to - from) as u32)?)
-    } else {
-        None
+    match to.checked_sub(from)? {
+        0 => Some(m),
+        d if d > 0 => m.checked_mul(10i128.checked_pow(d as u32)?),
+        _ => None,
     }
 }
 
@@ -654,6 +674,20 @@ mod tests {
             Step::CollapseWhitespace.apply(text(" a \t\n b ")),
             text("a b")
         );
+        assert_eq!(Step::CollapseWhitespace.apply(text("a  b")), text("a b"));
+        assert_eq!(Step::CollapseWhitespace.apply(text("a b ")), text("a b"));
+        assert_eq!(
+            Step::CollapseWhitespace.apply(text("a\u{a0}b")),
+            text("a b")
+        );
+        assert!(matches!(
+            Step::CollapseWhitespace.apply(text("a b")),
+            Value::Text(Cow::Borrowed(_))
+        ));
+        assert!(matches!(
+            Step::CollapseWhitespace.apply(text("")),
+            Value::Text(Cow::Borrowed(_))
+        ));
         assert_eq!(Step::Nfc.apply(text("e\u{301}")), text("\u{e9}"));
         assert_eq!(
             Step::NullIf(vec!["".into(), "N/A".into()]).apply(text("N/A")),

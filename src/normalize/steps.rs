@@ -847,6 +847,18 @@ mod tests {
             Step::Integral.apply(Value::Number(-7, 0)),
             Value::Number(-7, 0)
         );
+        assert_eq!(
+            Step::Precision(3).apply(Value::Number(-999, 2)),
+            Value::Number(-999, 2)
+        );
+        assert!(matches!(
+            Step::Precision(3).apply(Value::Number(1000, 2)),
+            Value::Unparseable(_)
+        ));
+        assert_eq!(
+            Step::Precision(1).apply(Value::Number(0, 0)),
+            Value::Number(0, 0)
+        );
     }
 
     #[test]

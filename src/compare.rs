@@ -105,7 +105,7 @@ impl<T: Ord> Smallest<T> {
             return;
         }
         self.items.push(item);
-        if self.items.len() >= 2 * self.limit {
+        if self.items.len() >= self.limit.saturating_mul(2) {
             self.items.select_nth_unstable(self.limit);
             self.items.truncate(self.limit);
         }

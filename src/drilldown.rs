@@ -174,10 +174,16 @@ pub fn drill_down(
     max_lines: u64,
 ) -> Result<DrillDown> {
     let counts = comparison.counts;
+    let mut changed = comparison.changed;
+    // Key-hash order makes the kept sample independent of thread count and read order.
+    changed.par_sort_unstable_by_key(|c| c.key);
+    let cap = usize::try_from(max_lines).unwrap_or(usize::MAX);
+    let (columns, mut lines) = drill_changed(plan, sources, &changed, cap)?;
+    // Now that the changed lines are counted, share the cap among all kinds fairly.
     let budgets = share_budget(
         max_lines,
         &[
-            if counts.changed > 0 { None } else { Some(0) },
+            Some(columns.changed_lines),
             Some(counts.missing_in_target),
             Some(counts.extra_in_target),
             Some(counts.keys_with_duplicates),
@@ -185,12 +191,8 @@ pub fn drill_down(
             Some(null_key_counts[1]),
         ],
     );
-    let mut changed = comparison.changed;
-    // Key-hash order makes the kept sample independent of thread count and read order.
-    changed.par_sort_unstable_by_key(|c| c.key);
-    let (columns, mut lines) = drill_changed(plan, sources, &changed, budgets[0] as usize)?;
-
-    let take = |n: u64| n as usize;
+    let take = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    lines.truncate(take(budgets[0]));
     let missing = comparison.missing.into_sorted();
     lines.extend(one_sided_lines(
         plan,
@@ -470,18 +472,20 @@ fn null_key_lines(
     Ok(lines)
 }
 
-/// Orders keys as a person expects: numbers by value, other text by bytes, NULL first.
+/// Orders keys as a person expects, and totally: NULL first, then numbers by value, then
+/// other text by bytes.
 fn compare_keys(a: &[Option<String>], b: &[Option<String>]) -> Ordering {
-    for (x, y) in a.iter().zip(b) {
-        let ordering = match (x, y) {
-            (None, None) => Ordering::Equal,
-            (None, Some(_)) => Ordering::Less,
-            (Some(_), None) => Ordering::Greater,
-            (Some(x), Some(y)) => match (x.parse::<i128>(), y.parse::<i128>()) {
-                (Ok(m), Ok(n)) => m.cmp(&n),
-                _ => x.cmp(y),
+    fn rank(v: &Option<String>) -> (u8, Option<i128>) {
+        match v {
+            None => (0, None),
+            Some(s) => match s.parse::<i128>() {
+                Ok(n) => (1, Some(n)),
+                Err(_) => (2, None),
             },
-        };
+        }
+    }
+    for (x, y) in a.iter().zip(b) {
+        let ordering = rank(x).cmp(&rank(y)).then_with(|| x.cmp(y));
         if ordering != Ordering::Equal {
             return ordering;
         }
@@ -515,5 +519,18 @@ mod tests {
         assert_eq!(compare_keys(&k("9"), &k("10")), Ordering::Less);
         assert_eq!(compare_keys(&k("b"), &k("a")), Ordering::Greater);
         assert_eq!(compare_keys(&[None], &k("a")), Ordering::Less);
+        // Mixed numbers and text: a total order (a sort used to panic on this input).
+        let mut keys: Vec<Vec<Option<String>>> = [
+            "143", "146a", "15", "17", "148", "140", "108", "160", "11", "138", "111a", "18",
+            "38a", "144", "12", "23", "149", "129", "95", "46", "9", "10", "1a",
+        ]
+        .iter()
+        .map(|s| k(s))
+        .collect();
+        keys.sort_by(|a, b| compare_keys(a, b));
+        assert_eq!(keys.first().unwrap(), &k("9"));
+        assert_eq!(keys.last().unwrap(), &k("38a"));
+        assert_eq!(compare_keys(&k("10"), &k("1a")), Ordering::Less);
+        assert_eq!(compare_keys(&k("1a"), &k("9")), Ordering::Greater);
     }
 }

@@ -149,10 +149,10 @@ impl Job {
         let plan = self.resolve(&sources)?;
         let hints = [sources[0].size_hint(), sources[1].size_hint()];
         let partitions = match self.engine.partitions {
-            Some(p) if p.is_power_of_two() => p,
+            Some(p) if p.is_power_of_two() && p <= 1 << 20 => p,
             Some(p) => {
                 return Err(Error::Config(format!(
-                    "--partitions must be a power of two, not {p}"
+                    "--partitions must be a power of two from 1 to 1048576, not {p}"
                 )));
             }
             None => partitions_for(hints[0].estimated_rows.max(hints[1].estimated_rows)),

@@ -100,6 +100,10 @@ impl PartitionedDigests {
     /// Adds entries, grouping them by partition through `scratch` (a counting sort, so
     /// each partition's lock is taken once per call), and spills if over budget.
     pub fn insert(&self, entries: &[Entry], scratch: &mut Scatter) -> Result<()> {
+        // Count the bytes before they become visible to a concurrent spill, which
+        // subtracts what it drains: the counter never drops below what is in memory.
+        let bytes = entries.len() * ENTRY_BYTES;
+        let total = self.in_memory.fetch_add(bytes, Ordering::AcqRel) + bytes;
         let parts = self.parts.len();
         scratch.starts.clear();
         scratch.starts.resize(parts + 1, 0);
@@ -143,10 +147,6 @@ impl PartitionedDigests {
                 these = &these[take..];
             }
         }
-        let total = self
-            .in_memory
-            .fetch_add(entries.len() * ENTRY_BYTES, Ordering::Relaxed)
-            + entries.len() * ENTRY_BYTES;
         if total > self.budget {
             self.spill_all()?;
         }
@@ -185,7 +185,7 @@ impl PartitionedDigests {
                 .map_err(spill_error)?;
             part.runs.push((spill.end, count));
             spill.end += bytes.len() as u64;
-            self.in_memory.fetch_sub(bytes.len(), Ordering::Relaxed);
+            self.in_memory.fetch_sub(bytes.len(), Ordering::AcqRel);
             self.spilled_bytes
                 .fetch_add(bytes.len() as u64, Ordering::Relaxed);
         }
@@ -227,7 +227,7 @@ impl PartitionedDigests {
             entries.extend_from_slice(&chunk);
         }
         self.in_memory
-            .fetch_sub(in_memory * ENTRY_BYTES, Ordering::Relaxed);
+            .fetch_sub(in_memory * ENTRY_BYTES, Ordering::AcqRel);
         Ok(entries)
     }
 }

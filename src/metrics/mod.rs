@@ -23,21 +23,23 @@ pub struct Percent {
 }
 
 impl Percent {
-    /// Parses `99.9` or `99.9%`; it must lie in [0, 100].
+    /// Parses `99.9` or `99.9%`; it must lie in [0, 100] and have at most 9 decimals.
     pub fn parse(text: &str) -> Result<Percent> {
-        let bare = text.trim().trim_end_matches('%').trim_end();
-        let (mantissa, scale) = parse_decimal(bare.as_bytes()).ok_or_else(|| {
-            Error::Config(format!(
-                "{text:?} is not a percentage; write it like 99.9 or 99.9%"
-            ))
-        })?;
-        let percent = Percent { mantissa, scale };
-        if mantissa < 0 || percent.value() > 100.0 {
+        let trimmed = text.trim();
+        let bare = trimmed.strip_suffix('%').unwrap_or(trimmed).trim_end();
+        let (mantissa, scale) = parse_decimal(bare.as_bytes())
+            .filter(|(_, scale)| *scale <= 9)
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "{text:?} is not a percentage; write it like 99.9 or 99.9% (at most 9 decimals)"
+                ))
+            })?;
+        if mantissa < 0 || mantissa > 100 * 10i128.pow(scale as u32) {
             return Err(Error::Config(format!(
                 "accuracy threshold {text} is outside 0..100%"
             )));
         }
-        Ok(percent)
+        Ok(Percent { mantissa, scale })
     }
 
     /// The percentage as a float, for display.
@@ -46,14 +48,15 @@ impl Percent {
     }
 
     /// Whether `numerator / denominator` (a fraction) is at least this percentage,
-    /// decided in exact integer arithmetic.
+    /// decided in exact integer arithmetic (counts below 2^64 and 9 decimals cannot
+    /// overflow 128 bits).
     pub fn is_met_by(&self, numerator: u64, denominator: u64) -> bool {
         if denominator == 0 {
             return true;
         }
         // numerator/denominator >= mantissa / (100 * 10^scale)
-        let lhs = i128::from(numerator) * 100 * 10i128.pow(self.scale as u32);
-        let rhs = self.mantissa * i128::from(denominator);
+        let lhs = u128::from(numerator) * 100 * 10u128.pow(self.scale as u32);
+        let rhs = self.mantissa as u128 * u128::from(denominator);
         lhs >= rhs
     }
 }
@@ -384,6 +387,22 @@ mod tests {
         assert!(Percent::parse("-1").is_err());
         assert!(Percent::parse("abc").is_err());
         assert!(Percent::parse("0").unwrap().is_met_by(0, 10));
+        assert!(Percent::parse("100.0000000000000000001").is_err());
+        assert!(Percent::parse("99.9%%").is_err());
+        assert!(
+            Percent::parse("0.000000001")
+                .unwrap()
+                .is_met_by(1, 100_000_000_000)
+        );
+        assert!(
+            !Percent::parse("0.000000001")
+                .unwrap()
+                .is_met_by(1, 100_000_000_001)
+        );
+        assert!(Percent::parse("0.0000000001").is_err());
+        let p = Percent::parse("99.999999999").unwrap();
+        assert!(!p.is_met_by(999_999, 1_000_000));
+        assert!(p.is_met_by(u64::MAX - 1, u64::MAX));
     }
 
     #[test]

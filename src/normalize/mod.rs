@@ -344,6 +344,14 @@ impl Plan {
                 for name in names {
                     chosen.push(find_column(source, name, Side::Source, uris[0], "column")?);
                 }
+                if chosen
+                    .iter()
+                    .all(|s| keys.iter().any(|k| k.source_index == *s))
+                {
+                    return Err(Error::Config(
+                        "--columns names no column besides the key (the key is always compared); name the columns to compare, or leave --columns out to compare all".into(),
+                    ));
+                }
                 Some(chosen)
             }
         };
@@ -358,22 +366,53 @@ impl Plan {
         for (_, t, _) in &mapped {
             target_used[*t] = true;
         }
+        // Exact names pair first, so "amount" meets "amount" even when a source
+        // "Amount" comes earlier; letter case is ignored only for what is left.
+        let mut by_name: Vec<Option<usize>> = vec![None; source.fields().len()];
+        for (s, field) in source.fields().iter().enumerate() {
+            if keys.iter().any(|k| k.source_index == s) || mapping_of(s).is_some() {
+                continue;
+            }
+            if let Some(t) = target
+                .fields()
+                .iter()
+                .position(|f| f.name() == field.name())
+                && !target_used[t]
+            {
+                target_used[t] = true;
+                by_name[s] = Some(t);
+            }
+        }
+        for (s, field) in source.fields().iter().enumerate() {
+            if by_name[s].is_some()
+                || keys.iter().any(|k| k.source_index == s)
+                || mapping_of(s).is_some()
+            {
+                continue;
+            }
+            let matches: Vec<usize> = target
+                .fields()
+                .iter()
+                .enumerate()
+                .filter(|(t, f)| !target_used[*t] && f.name().eq_ignore_ascii_case(field.name()))
+                .map(|(t, _)| t)
+                .collect();
+            if let [t] = matches.as_slice() {
+                target_used[*t] = true;
+                by_name[s] = Some(*t);
+            }
+        }
         for (s, field) in source.fields().iter().enumerate() {
             if keys.iter().any(|k| k.source_index == s) {
                 continue;
             }
-            let (t, mapping) = match mapping_of(s) {
-                Some((_, t, m)) => (*t, Some(*m)),
-                None => match lookup_unused(target, field.name(), &target_used) {
-                    Some(t) => {
-                        target_used[t] = true;
-                        (t, None)
-                    }
-                    None => {
-                        only_in_source.push(field.name().clone());
-                        continue;
-                    }
-                },
+            let (t, mapping) = match (mapping_of(s), by_name[s]) {
+                (Some((_, t, m)), _) => (*t, Some(*m)),
+                (None, Some(t)) => (t, None),
+                (None, None) => {
+                    only_in_source.push(field.name().clone());
+                    continue;
+                }
             };
             let is_excluded = selection.exclude.iter().any(|e| {
                 e == field.name()
@@ -455,13 +494,6 @@ fn lookup(schema: &Schema, name: &str) -> Result<Option<usize>, Vec<String>> {
     }
 }
 
-fn lookup_unused(schema: &Schema, name: &str, used: &[bool]) -> Option<usize> {
-    match lookup(schema, name) {
-        Ok(Some(i)) if !used[i] => Some(i),
-        _ => None,
-    }
-}
-
 fn find_column(schema: &Schema, name: &str, side: Side, uri: &str, what: &str) -> Result<usize> {
     match lookup(schema, name) {
         Ok(Some(i)) => Ok(i),
@@ -501,7 +533,14 @@ fn suggestion(name: &str, schemas: [&Schema; 2]) -> String {
         .iter()
         .flat_map(|s| s.fields().iter())
         .map(|f| (edit_distance(&lower, &f.name().to_lowercase()), f.name()))
-        .filter(|(d, candidate)| *d <= 2.max(candidate.len() / 3))
+        .filter(|(d, _)| {
+            let allowed = match lower.chars().count() {
+                0..=3 => 1,
+                4..=8 => 2,
+                n => n / 4 + 1,
+            };
+            *d < lower.chars().count() && *d <= allowed
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| format!(" (did you mean {c:?}?)"))
         .unwrap_or_default()
@@ -565,7 +604,7 @@ fn pair(
     let (sf, tf) = (source.field(s), target.field(t));
     let unsupported = |side: Side, field: &arrow_schema::Field| {
         Error::Config(format!(
-            "{side} column {:?} has type {}, which recon cannot compare yet; leave it out with --exclude {}",
+            "{side} column {:?} has type {}, which recon cannot compare yet; leave it out with --exclude {} (for a key column: choose another key, or store the column as text or integers)",
             field.name(),
             field.data_type(),
             field.name()

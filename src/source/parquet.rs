@@ -257,6 +257,7 @@ fn part_files(root: &Path) -> Result<Vec<PathBuf>> {
         source,
     })?;
     let mut files = Vec::new();
+    let mut others = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|source| Error::Read {
             path: root.to_path_buf(),
@@ -266,12 +267,27 @@ fn part_files(root: &Path) -> Result<Vec<PathBuf>> {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         // Spark and friends leave _SUCCESS, _metadata and .crc files beside the parts.
-        if name.starts_with('.') || name.starts_with('_') || !path.is_file() {
+        if name.starts_with('.') || name.starts_with('_') {
             continue;
         }
-        if name.ends_with(".parquet") || name.ends_with(".parq") || name.ends_with(".pq") {
+        let is_part =
+            name.ends_with(".parquet") || name.ends_with(".parq") || name.ends_with(".pq");
+        if is_part && path.is_file() {
             files.push(path);
+        } else {
+            others.push(name.into_owned());
         }
+    }
+    // Reading only some of a directory would silently drop rows: refuse instead.
+    if !others.is_empty() {
+        others.sort();
+        return Err(Error::Parquet {
+            path: root.to_path_buf(),
+            message: format!(
+                "the directory holds entries recon does not read: {} (subdirectories such as hive-style partitions, or files without a .parquet name); point recon at a directory of .parquet part files only",
+                others.join(", ")
+            ),
+        });
     }
     if files.is_empty() {
         return Err(Error::Parquet {

@@ -170,7 +170,7 @@ fn zero_byte_file_needs_a_header() {
 #[test]
 fn directory_without_parquet_files() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("readme.txt"), "hi").unwrap();
+    std::fs::write(dir.path().join("_SUCCESS"), "").unwrap();
     diff(
         dir.path(),
         &fixture("orders/orders_new.parquet"),
@@ -346,4 +346,98 @@ fn bad_delimiter_and_partitions_are_usage_errors() {
         .code(2)
         .stderr(predicate::str::contains("power of two"));
     recon().args(["diff", "--source", "x"]).assert().code(2);
+}
+
+#[test]
+fn directory_entries_that_would_be_skipped_are_refused() {
+    // Reading the parts and skipping hive-style subdirectories would drop rows silently.
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<Row> = (1..=4)
+        .map(|id| Row {
+            id,
+            values: vec![None],
+        })
+        .collect();
+    write_parquet(&dir.path().join("part-0.parquet"), &rows[..2], 1, 10);
+    std::fs::create_dir(dir.path().join("dt=2024-01-01")).unwrap();
+    write_parquet(
+        &dir.path().join("dt=2024-01-01/part-1.parquet"),
+        &rows[2..],
+        1,
+        10,
+    );
+    std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+    diff(
+        dir.path(),
+        &fixture("orders/orders_new.parquet"),
+        "order_id",
+    )
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains(
+        "does not read: dt=2024-01-01, notes.txt",
+    ));
+}
+
+#[test]
+fn mixed_numeric_and_text_keys_are_ordered_without_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, t) = (dir.path().join("k.csv"), dir.path().join("e.csv"));
+    let keys = "143 146a 15 17 148 140 108 160 11 138 111a 18 38a 144 12 23 149 129 95 46 9";
+    std::fs::write(&s, format!("id\n{}\n", keys.replace(' ', "\n"))).unwrap();
+    std::fs::write(&t, "id\n").unwrap();
+    let diffs = dir.path().join("d.csv");
+    diff(&s, &t, "id")
+        .arg("--diffs")
+        .arg(&diffs)
+        .arg("-q")
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&diffs).unwrap();
+    let order: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(&order[..3], ["9", "11", "12"]);
+    assert_eq!(&order[order.len() - 3..], ["111a", "146a", "38a"]);
+}
+
+#[test]
+fn exact_column_names_pair_before_case_insensitive_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, t) = (dir.path().join("s.csv"), dir.path().join("t.csv"));
+    std::fs::write(&s, "id,Amount,amount\n1,100,5\n").unwrap();
+    std::fs::write(&t, "id,amount\n1,5\n").unwrap();
+    let summary = dir.path().join("j.json");
+    diff(&s, &t, "id")
+        .arg("--json")
+        .arg(&summary)
+        .assert()
+        .code(0);
+    let got = json(&summary);
+    assert_eq!(got["matched"], 1);
+    assert_eq!(got["only_in_source"], serde_json::json!(["Amount"]));
+}
+
+#[test]
+fn huge_numeric_options_are_refused_or_survived() {
+    let f = fixture("orders/orders_legacy.csv");
+    diff(&f, &f, "order_id")
+        .args([
+            "--min-accuracy",
+            "0.00000000000000000000000000000000000000001",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("at most 9 decimals"));
+    diff(&f, &f, "order_id")
+        .args(["--max-diff-rows", "18446744073709551615", "-q"])
+        .assert()
+        .code(0);
+    diff(&f, &f, "order_id")
+        .args(["--partitions", "1099511627776"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("power of two from 1 to 1048576"));
 }

@@ -103,7 +103,9 @@ impl<'a> Digester<'a> {
     }
 
     /// Appends one entry per row of `batch` to `entries`; rows with a NULL in any key
-    /// column go to `null_keys` (their locators) instead.
+    /// column go to `null_keys` (their locators) instead. Rows whose key text does not
+    /// read as the key's comparison type are counted in `unparseable_keys` (they keep an
+    /// entry: such a key can still match the same text on the other side).
     pub fn digest(
         &self,
         batch: &Batch,
@@ -111,6 +113,7 @@ impl<'a> Digester<'a> {
         slots: &mut Vec<u8>,
         entries: &mut Vec<Entry>,
         null_keys: &mut Vec<u64>,
+        unparseable_keys: &mut u64,
     ) {
         let keys = self.key_encoders(&batch.columns);
         let values = self.value_encoders(&batch.columns);
@@ -131,12 +134,18 @@ impl<'a> Digester<'a> {
             .zip(slots.chunks_exact(stride))
         {
             scratch.clear();
+            let mut unreadable = false;
             for encoder in &keys {
-                if encoder.encode(row, scratch) == Encoded::Null {
-                    null_keys.push(locator);
-                    continue 'rows;
+                match encoder.encode(row, scratch) {
+                    Encoded::Null => {
+                        null_keys.push(locator);
+                        continue 'rows;
+                    }
+                    Encoded::Unparseable => unreadable = true,
+                    Encoded::Value => {}
                 }
             }
+            *unparseable_keys += u64::from(unreadable);
             entries.push(Entry {
                 key: xxh3_128(scratch),
                 row: xxh3_64(row_slots),

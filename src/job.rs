@@ -96,6 +96,7 @@ pub struct Outcome {
 struct SideTally {
     rows: AtomicU64,
     null_keys: AtomicU64,
+    unparseable_keys: AtomicU64,
     null_key_sample: Mutex<Smallest<u64>>,
 }
 
@@ -165,6 +166,7 @@ impl Job {
         let tallies: [SideTally; 2] = std::array::from_fn(|_| SideTally {
             rows: AtomicU64::new(0),
             null_keys: AtomicU64::new(0),
+            unparseable_keys: AtomicU64::new(0),
             null_key_sample: Mutex::new(Smallest::new(self.engine.max_diff_rows as usize)),
         });
 
@@ -189,6 +191,9 @@ impl Job {
         observer.phase("reading differing rows");
         let counts = comparison.counts;
         let rows = tallies.each_ref().map(|t| t.rows.load(Ordering::Relaxed));
+        let unparseable_keys = tallies
+            .each_ref()
+            .map(|t| t.unparseable_keys.load(Ordering::Relaxed));
         let null_keys = tallies
             .each_ref()
             .map(|t| t.null_keys.load(Ordering::Relaxed));
@@ -218,6 +223,7 @@ impl Job {
                 uris: [self.source.clone(), self.target.clone()],
                 rows,
                 null_keys,
+                unparseable_keys,
                 counts,
                 columns: &drilled.columns,
                 kept_lines: drilled.lines.len() as u64,
@@ -337,15 +343,20 @@ impl DigestWork<'_> {
     fn digest(&self, side: Side, batch: crate::source::Batch, s: &mut Scratch) -> Result<()> {
         s.entries.clear();
         s.null_keys.clear();
+        let mut unparseable_keys = 0;
         self.digesters[side.index()].digest(
             &batch,
             &mut s.encoded,
             &mut s.slots,
             &mut s.entries,
             &mut s.null_keys,
+            &mut unparseable_keys,
         );
         self.stores[side.index()].insert(&s.entries, &mut s.scatter)?;
         let tally = &self.tallies[side.index()];
+        tally
+            .unparseable_keys
+            .fetch_add(unparseable_keys, Ordering::Relaxed);
         tally
             .rows
             .fetch_add(batch.locators.len() as u64, Ordering::Relaxed);

@@ -55,6 +55,12 @@ fn explain(args: DiffArgs) -> Result<Status> {
 
 fn diff(args: DiffArgs) -> Result<Status> {
     let job = job_from_args(&args)?;
+    let inputs = [job.source.as_str(), job.target.as_str()];
+    for (path, flag) in [(&args.json, "--json"), (&args.diffs, "--diffs")] {
+        if let Some(path) = path {
+            report::check_output(path, flag, &inputs)?;
+        }
+    }
     let show_progress = !args.quiet && std::env::var_os("CI").is_none();
     let observer = progress::Bars::new(show_progress);
     let outcome = job.run(&observer)?;

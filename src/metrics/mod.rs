@@ -88,6 +88,8 @@ pub struct Verdict {
     pub passed: bool,
     /// Every breached criterion.
     pub breaches: Vec<Breach>,
+    /// Whether any criterion was given at all.
+    pub criteria_given: bool,
 }
 
 /// One side of the run.
@@ -218,6 +220,8 @@ pub struct Summary {
     pub keys_with_duplicates: u64,
     /// Rows with a NULL in a key column, per side (not part of the key union).
     pub null_keys: PerSide,
+    /// Rows whose key did not read as the key's comparison type, per side.
+    pub unparseable_keys: PerSide,
     /// matched / keys_in_union (1 when both sides are empty).
     pub accuracy: f64,
     /// Per-column results.
@@ -234,6 +238,8 @@ pub struct Summary {
     pub run: RunInfo,
     /// Pass or fail.
     pub verdict: Verdict,
+    /// Things a reader of the result should not miss (e.g. rows outside the accuracy).
+    pub warnings: Vec<String>,
     /// Wall time of the whole run.
     pub elapsed_ms: u64,
 }
@@ -248,6 +254,8 @@ pub struct Measurements<'a> {
     pub rows: [u64; 2],
     /// Rows with NULL keys per side.
     pub null_keys: [u64; 2],
+    /// Rows whose key text did not read as the key's type, per side.
+    pub unparseable_keys: [u64; 2],
     /// Comparison counts.
     pub counts: Counts,
     /// Drill-down counts.
@@ -310,6 +318,23 @@ impl Summary {
                 ),
             });
         }
+        let mut warnings = Vec::new();
+        if m.null_keys.iter().any(|n| *n > 0) {
+            warnings.push(format!(
+                "{} source and {} target rows have a NULL key: they are outside the key union and the accuracy",
+                m.null_keys[0], m.null_keys[1]
+            ));
+        }
+        if m.unparseable_keys.iter().any(|n| *n > 0) {
+            warnings.push(format!(
+                "{} source and {} target keys do not read as the key's type: such rows can only be missing or extra",
+                m.unparseable_keys[0], m.unparseable_keys[1]
+            ));
+        }
+        if union > 0 && m.plan.columns.is_empty() {
+            warnings
+                .push("no column besides the key was compared: only presence is checked".into());
+        }
         let [source_uri, target_uri] = m.uris;
         Summary {
             format_version: FORMAT_VERSION,
@@ -331,6 +356,7 @@ impl Summary {
             duplicate_key_rows: counts.duplicate_key_rows.into(),
             keys_with_duplicates: counts.keys_with_duplicates,
             null_keys: m.null_keys.into(),
+            unparseable_keys: m.unparseable_keys.into(),
             accuracy,
             columns,
             only_in_source: m.plan.only_in_source.clone(),
@@ -346,7 +372,9 @@ impl Summary {
             verdict: Verdict {
                 passed: breaches.is_empty(),
                 breaches,
+                criteria_given: criteria.min_accuracy.is_some(),
             },
+            warnings,
             elapsed_ms: m.elapsed_ms,
         }
     }

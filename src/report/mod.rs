@@ -34,8 +34,10 @@ pub fn write_file(report: &dyn Report, outcome: &Outcome, path: &Path) -> Result
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
+    // 0666 before the umask, like any file a command creates (tempfile's default is 0600).
     let mut file = tempfile::Builder::new()
         .prefix(".recon-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
         .tempfile_in(dir)
         .map_err(write_error)?;
     {
@@ -44,5 +46,32 @@ pub fn write_file(report: &dyn Report, outcome: &Outcome, path: &Path) -> Result
         out.flush().map_err(write_error)?;
     }
     file.persist(path).map_err(|e| write_error(e.error))?;
+    Ok(())
+}
+
+/// Checks before any work that `path` can take a report: its directory exists, and it is
+/// not one of the inputs (a typo must not overwrite the data being reconciled).
+pub fn check_output(path: &Path, flag: &str, inputs: &[&str]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::Config(format!(
+            "cannot write {flag} {}: the directory {} does not exist",
+            path.display(),
+            dir.display()
+        )));
+    }
+    if let Ok(output) = path.canonicalize() {
+        for input in inputs {
+            if Path::new(input).canonicalize().is_ok_and(|i| i == output) {
+                return Err(Error::Config(format!(
+                    "{flag} {} is one of the inputs; recon never overwrites the data it compares",
+                    path.display()
+                )));
+            }
+        }
+    }
     Ok(())
 }

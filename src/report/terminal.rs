@@ -73,7 +73,18 @@ impl Report for TerminalSummary {
             writeln!(out, "  difference lines: {} (all kept)", d.total)?;
         }
         writeln!(out)?;
-        if s.verdict.passed {
+        for warning in &s.warnings {
+            writeln!(out, "  warning: {warning}")?;
+        }
+        if !s.warnings.is_empty() {
+            writeln!(out)?;
+        }
+        if s.verdict.passed && !s.verdict.criteria_given {
+            writeln!(
+                out,
+                "verdict: PASS (no criteria given; set --min-accuracy to gate on the result)"
+            )?;
+        } else if s.verdict.passed {
             writeln!(out, "verdict: PASS")?;
         } else {
             writeln!(out, "verdict: FAIL")?;

@@ -441,3 +441,44 @@ fn huge_numeric_options_are_refused_or_survived() {
         .code(2)
         .stderr(predicate::str::contains("power of two from 1 to 1048576"));
 }
+
+#[test]
+fn outputs_are_checked_before_any_work_and_never_overwrite_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("s.csv");
+    std::fs::write(&source, "id\n1\n").unwrap();
+    diff(&source, &source, "id")
+        .arg("--json")
+        .arg(&source)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is one of the inputs"));
+    assert_eq!(std::fs::read_to_string(&source).unwrap(), "id\n1\n");
+    diff(&source, &source, "id")
+        .arg("--diffs")
+        .arg(dir.path().join("no/such/dir/d.csv"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("does not exist"));
+}
+
+#[test]
+fn rows_outside_the_accuracy_are_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, t) = (dir.path().join("s.csv"), dir.path().join("t.csv"));
+    std::fs::write(&s, "id,v\n1,a\n,b\n,c\n").unwrap();
+    std::fs::write(&t, "id,v\n1,a\n").unwrap();
+    let summary = dir.path().join("j.json");
+    diff(&s, &t, "id")
+        .arg("--json")
+        .arg(&summary)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "warning: 2 source and 0 target rows have a NULL key",
+        ))
+        .stdout(predicate::str::contains("verdict: PASS (no criteria given"));
+    let got = json(&summary);
+    assert_eq!(got["warnings"].as_array().unwrap().len(), 1);
+    assert_eq!(got["verdict"]["criteria_given"], false);
+}

@@ -106,7 +106,15 @@ fn kernels(c: &mut Criterion) {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         b.iter(|| {
             out.clear();
-            digester.digest(&batch, &mut scratch, &mut slots, &mut out, &mut nulls);
+            let mut unreadable = 0;
+            digester.digest(
+                &batch,
+                &mut scratch,
+                &mut slots,
+                &mut out,
+                &mut nulls,
+                &mut unreadable,
+            );
             black_box(out.len())
         })
     });

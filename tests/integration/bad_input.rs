@@ -305,6 +305,7 @@ fn text_is_cast_to_the_typed_side_and_unparseable_values_are_mismatches() {
         "an unparseable key matches nothing"
     );
     assert_eq!(got["extra_in_target"], 1);
+    assert_eq!(got["unparseable_keys"]["source"], 1);
 }
 
 #[test]

@@ -69,7 +69,8 @@ pub struct DiffArgs {
     #[arg(long, value_name = "PERCENT")]
     pub min_accuracy: Option<String>,
 
-    /// CSV field delimiter for both sides (one character; \t for tab; default ,).
+    /// CSV field delimiter for both sides (one character; \t for tab; default: a tab for
+    /// .tsv files, else a comma).
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
 

@@ -111,13 +111,13 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
     };
     let (source, source_file_delimiter) = side(&args.source, &file.source, "source")?;
     let (target, target_file_delimiter) = side(&args.target, &file.target, "target")?;
-    let delimiter = |specific: &Option<String>, from_file: Option<String>| -> Result<u8> {
-        let chosen = specific
+    let delimiter = |specific: &Option<String>, from_file: Option<String>| -> Result<Option<u8>> {
+        specific
             .clone()
             .or_else(|| args.delimiter.clone())
             .or(from_file)
-            .unwrap_or_else(|| ",".into());
-        parse_delimiter(&chosen)
+            .map(|chosen| parse_delimiter(&chosen))
+            .transpose()
     };
     let source_options = SourceOptions {
         delimiter: delimiter(&args.source_delimiter, source_file_delimiter)?,

@@ -49,7 +49,8 @@ impl CsvSource {
         let path = PathBuf::from(uri);
         let file = open_file(&path)?;
         let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let mut reader = RecordReader::with_capacity(file, options.delimiter, 1 << 16);
+        let delimiter = options.delimiter.unwrap_or(b',');
+        let mut reader = RecordReader::with_capacity(file, delimiter, 1 << 16);
         let mut header = Record::default();
         let has_header = reader
             .read_record(&mut header)
@@ -91,7 +92,7 @@ impl CsvSource {
         Ok(CsvSource {
             uri: uri.to_string(),
             path,
-            delimiter: options.delimiter,
+            delimiter,
             batch_size: options.batch_size.max(1),
             schema: Arc::new(Schema::new(fields)),
             data_offset,

@@ -80,8 +80,8 @@ pub trait Source: Send + Sync {
 /// How to read a source.
 #[derive(Debug, Clone)]
 pub struct SourceOptions {
-    /// CSV field delimiter.
-    pub delimiter: u8,
+    /// CSV field delimiter; `None` means a tab for `.tsv`/`.tab` files, else a comma.
+    pub delimiter: Option<u8>,
     /// Rows per batch.
     pub batch_size: usize,
 }
@@ -89,7 +89,7 @@ pub struct SourceOptions {
 impl Default for SourceOptions {
     fn default() -> Self {
         SourceOptions {
-            delimiter: b',',
+            delimiter: None,
             batch_size: 8192,
         }
     }
@@ -107,20 +107,49 @@ pub fn open(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
-    if meta.is_dir()
-        || matches!(extension.as_deref(), Some("parquet" | "parq" | "pq"))
-        || starts_with_parquet_magic(path)
+    if meta.is_dir() {
+        return Ok(Box::new(ParquetSource::open(uri, options)?));
+    }
+    let magic = leading_bytes(path);
+    if matches!(extension.as_deref(), Some("parquet" | "parq" | "pq")) || magic.starts_with(b"PAR1")
     {
         return Ok(Box::new(ParquetSource::open(uri, options)?));
     }
-    Ok(Box::new(CsvSource::open(uri, options)?))
+    if let Some(format) = compression(&magic) {
+        return Err(crate::Error::Csv {
+            path: path.to_path_buf(),
+            line: 1,
+            message: format!(
+                "the file is {format}-compressed; recon reads uncompressed CSV and Parquet: decompress it first"
+            ),
+        });
+    }
+    let mut options = options.clone();
+    if options.delimiter.is_none() && matches!(extension.as_deref(), Some("tsv" | "tab")) {
+        options.delimiter = Some(b'\t');
+    }
+    Ok(Box::new(CsvSource::open(uri, &options)?))
 }
 
-fn starts_with_parquet_magic(path: &Path) -> bool {
+fn leading_bytes(path: &Path) -> Vec<u8> {
     use std::io::Read;
-    let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
-        && &magic == b"PAR1"
+    let mut bytes = Vec::with_capacity(8);
+    if let Ok(file) = std::fs::File::open(path) {
+        let _ = file.take(8).read_to_end(&mut bytes);
+    }
+    bytes
+}
+
+/// The compression format whose magic number starts `bytes`, if any.
+fn compression(bytes: &[u8]) -> Option<&'static str> {
+    [
+        (&b"\x1f\x8b"[..], "gzip"),
+        (&b"\x28\xb5\x2f\xfd"[..], "zstd"),
+        (&b"BZh"[..], "bzip2"),
+        (&b"\xfd7zXZ\x00"[..], "xz"),
+        (&b"PK\x03\x04"[..], "zip"),
+    ]
+    .into_iter()
+    .find(|(magic, _)| bytes.starts_with(magic))
+    .map(|(_, name)| name)
 }

@@ -483,3 +483,23 @@ fn rows_outside_the_accuracy_are_warned_about() {
     assert_eq!(got["warnings"].as_array().unwrap().len(), 1);
     assert_eq!(got["verdict"]["criteria_given"], false);
 }
+
+#[test]
+fn tsv_files_default_to_tabs_and_compressed_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tsv, csv) = (dir.path().join("a.tsv"), dir.path().join("b.csv"));
+    std::fs::write(&tsv, "id\tv\n1\tx,y\n").unwrap();
+    std::fs::write(&csv, "id,v\n1,\"x,y\"\n").unwrap();
+    diff(&tsv, &csv, "id")
+        .args(["--min-accuracy", "100", "-q"])
+        .assert()
+        .code(0);
+    let gz = dir.path().join("c.csv.gz");
+    std::fs::write(&gz, b"\x1f\x8b\x08\x00rest").unwrap();
+    diff(&gz, &csv, "id")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "c.csv.gz:1: the file is gzip-compressed",
+        ));
+}

@@ -14,7 +14,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::steps::{self, Input, Value};
+use super::steps::{self, Input, Step, Value};
 use super::text;
 use super::{CompareAs, Mapped};
 
@@ -321,10 +321,25 @@ impl ValueEncoder {
         let slots = rows
             .chunks_exact_mut(stride)
             .map(|row| &mut row[offset..offset + SLOT]);
-        if self.mapping.is_some() {
-            let tolerance = self.tolerance();
-            for (row, slot) in slots.enumerate() {
-                value_slot(&self.value(row), self.compare_as, tolerance, slot);
+        if let Some((mapped, side)) = &self.mapping {
+            let steps = &mapped.steps[*side];
+            let text_only = self.compare_as == CompareAs::Text
+                && mapped.post.is_empty()
+                && steps.iter().all(Step::text_to_text);
+            match (&self.values, text_only) {
+                // Text in, text out: no Value per row, no casts.
+                (Values::Utf8View(a), true) => self.fill(slots, |r, s| {
+                    text_steps_slot(a.value(r), steps, s);
+                }),
+                (Values::Utf8(a), true) => self.fill(slots, |r, s| {
+                    text_steps_slot(a.value(r), steps, s);
+                }),
+                _ => {
+                    let tolerance = self.tolerance();
+                    for (row, slot) in slots.enumerate() {
+                        value_slot(&self.value(row), self.compare_as, tolerance, slot);
+                    }
+                }
             }
             return;
         }
@@ -640,6 +655,20 @@ fn value_slot(
         Value::Timestamp { seconds, nanos, .. } => timestamp_slot(*seconds, *nanos, slot),
         Value::Unparseable(t) => hashed_slot(TAG_UNPARSEABLE, t.as_bytes(), slot),
     }
+}
+
+/// The slot of text after text-only steps (see [`Step::text_to_text`]).
+#[inline]
+fn text_steps_slot(text: &str, steps: &[Step], slot: &mut [u8]) {
+    let mut value = Cow::Borrowed(text);
+    for step in steps {
+        match step.apply_text(value) {
+            Ok(Some(t)) => value = t,
+            Ok(None) => return,
+            Err(t) => return hashed_slot(TAG_UNPARSEABLE, t.as_bytes(), slot),
+        }
+    }
+    text_slot(value.as_bytes(), CompareAs::Text, slot)
 }
 
 /// Displays a value after normalization, `None` for NULL.

@@ -626,6 +626,10 @@ fn pair(
         tolerance: None,
         mapped: None,
     };
+    // A mapping that only renames compares like a plain pair (the direct, faster path).
+    let mapping = mapping.filter(|m| {
+        m.declared.is_some() || m.tolerance.is_some() || m.steps.iter().any(|s| !s.is_empty())
+    });
     let Some(m) = mapping else {
         let (compare_as, notes) = compare_as(sk, tk).ok_or_else(|| {
             Error::Config(format!(

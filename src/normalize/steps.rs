@@ -148,6 +148,24 @@ pub enum Input {
 }
 
 impl Step {
+    /// Whether the step reads text and writes text (or NULL, or unparseable text).
+    pub fn text_to_text(&self) -> bool {
+        matches!(
+            self,
+            Step::Trim
+                | Step::TrimLeft
+                | Step::TrimRight
+                | Step::Lower
+                | Step::Upper
+                | Step::CollapseWhitespace
+                | Step::Nfc
+                | Step::NullIf(_)
+                | Step::Map(_)
+                | Step::Uuid
+                | Step::Json
+        )
+    }
+
     /// What the step reads.
     pub fn input(&self) -> Input {
         match self {
@@ -172,25 +190,90 @@ impl Step {
         }
     }
 
+    /// Applies a [`Step::text_to_text`] step to text, skipping the general dispatch;
+    /// `None` is NULL, `Err` unparseable text.
+    #[inline]
+    pub fn apply_text<'a>(&self, t: Cow<'a, str>) -> Result<Option<Cow<'a, str>>, Cow<'a, str>> {
+        Ok(Some(match self {
+            Step::Trim => {
+                if !starts_with_space(&t) && !ends_with_space(&t) {
+                    t
+                } else {
+                    map_cow(t, |s| s.trim())
+                }
+            }
+            Step::CollapseWhitespace => {
+                if is_collapsed(&t) {
+                    t
+                } else {
+                    Cow::Owned(t.split_whitespace().collect::<Vec<_>>().join(" "))
+                }
+            }
+            Step::Lower if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_uppercase()) => t,
+            Step::Upper if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_lowercase()) => t,
+            _ => {
+                return match self.apply(Value::Text(t)) {
+                    Value::Text(t) => Ok(Some(t)),
+                    Value::Null => Ok(None),
+                    Value::Unparseable(t) => Err(t),
+                    other => Err(Cow::Owned(format!("{other:?}"))),
+                };
+            }
+        }))
+    }
+
     /// Applies the step. Values of a kind the step does not read pass unchanged (NULL,
     /// unparseable); the plan has already refused steps that never fit.
+    #[inline]
     pub fn apply<'a>(&self, value: Value<'a>) -> Value<'a> {
         match (self, value) {
             (_, Value::Null) => Value::Null,
             (_, Value::Unparseable(t)) => Value::Unparseable(t),
-            (Step::Trim, Value::Text(t)) => Value::Text(map_cow(t, |s| s.trim())),
-            (Step::TrimLeft, Value::Text(t)) => Value::Text(map_cow(t, |s| s.trim_start())),
-            (Step::TrimRight, Value::Text(t)) => Value::Text(map_cow(t, |s| s.trim_end())),
-            (Step::Lower, Value::Text(t)) => Value::Text(if t.chars().any(char::is_uppercase) {
-                Cow::Owned(t.to_lowercase())
-            } else {
-                t
-            }),
-            (Step::Upper, Value::Text(t)) => Value::Text(if t.chars().any(char::is_lowercase) {
-                Cow::Owned(t.to_uppercase())
-            } else {
-                t
-            }),
+            (Step::Trim, Value::Text(t)) => {
+                if !starts_with_space(&t) && !ends_with_space(&t) {
+                    Value::Text(t)
+                } else {
+                    Value::Text(map_cow(t, |s| s.trim()))
+                }
+            }
+            (Step::TrimLeft, Value::Text(t)) => {
+                if starts_with_space(&t) {
+                    Value::Text(map_cow(t, |s| s.trim_start()))
+                } else {
+                    Value::Text(t)
+                }
+            }
+            (Step::TrimRight, Value::Text(t)) => {
+                if ends_with_space(&t) {
+                    Value::Text(map_cow(t, |s| s.trim_end()))
+                } else {
+                    Value::Text(t)
+                }
+            }
+            (Step::Lower, Value::Text(t)) => {
+                let needed = if t.is_ascii() {
+                    t.bytes().any(|b| b.is_ascii_uppercase())
+                } else {
+                    t.chars().any(char::is_uppercase)
+                };
+                if needed {
+                    Value::Text(Cow::Owned(t.to_lowercase()))
+                } else {
+                    Value::Text(t)
+                }
+            }
+            (Step::Upper, Value::Text(t)) => {
+                let needed = if t.is_ascii() {
+                    t.bytes().any(|b| b.is_ascii_lowercase())
+                } else {
+                    t.chars().any(char::is_lowercase)
+                };
+                if needed {
+                    Value::Text(Cow::Owned(t.to_uppercase()))
+                } else {
+                    Value::Text(t)
+                }
+            }
             (Step::CollapseWhitespace, Value::Text(t)) => {
                 if is_collapsed(&t) {
                     Value::Text(t)
@@ -323,7 +406,7 @@ impl Step {
                 }
             }
             (Step::Precision(p), Value::Number(m, s)) => {
-                if m.unsigned_abs().checked_ilog10().map_or(1, |d| d + 1) <= u32::from(*p) {
+                if m.unsigned_abs() < pow10(u32::from(*p)).unwrap_or(u128::MAX) {
                     Value::Number(m, s)
                 } else {
                     Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s)))
@@ -470,10 +553,26 @@ fn to_f64(m: i128, s: i8) -> f64 {
     m as f64 / 10f64.powi(i32::from(s))
 }
 
+/// 10^n for n ≤ 38, from a table (this runs per value).
+#[inline(always)]
+fn pow10(n: u32) -> Option<u128> {
+    const TABLE: [u128; 39] = {
+        let mut t = [1u128; 39];
+        let mut i = 1;
+        while i < 39 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    TABLE.get(n as usize).copied()
+}
+
+#[inline(always)]
 fn rescale(m: i128, from: i8, to: i8) -> Option<i128> {
     match to.checked_sub(from)? {
         0 => Some(m),
-        d if d > 0 => m.checked_mul(10i128.checked_pow(d as u32)?),
+        d if d > 0 => m.checked_mul(i128::try_from(pow10(d as u32)?).ok()?),
         _ => None,
     }
 }
@@ -508,8 +607,21 @@ pub fn round_decimal(m: i128, s: i8, places: i8) -> (i128, i8) {
 
 /// Whether text has no leading, trailing or repeated whitespace and no whitespace but
 /// plain spaces: then collapsing changes nothing and nothing is allocated.
+#[inline]
 fn is_collapsed(text: &str) -> bool {
     let bytes = text.as_bytes();
+    if bytes.is_ascii() {
+        // Plain spaces only, never two in a row, none at either end.
+        let mut previous_space = true;
+        for &b in bytes {
+            let space = b == b' ';
+            if (space && previous_space) || (b.is_ascii_whitespace() && !space) || b == 0x0b {
+                return false;
+            }
+            previous_space = space;
+        }
+        return !previous_space || bytes.is_empty();
+    }
     let mut previous_space = true;
     for c in text.chars() {
         let space = c.is_whitespace();
@@ -518,7 +630,27 @@ fn is_collapsed(text: &str) -> bool {
         }
         previous_space = space;
     }
-    !previous_space || bytes.is_empty()
+    !previous_space
+}
+
+/// Whether text starts with whitespace (ASCII checked first, Unicode when needed).
+#[inline(always)]
+fn starts_with_space(text: &str) -> bool {
+    match text.as_bytes().first() {
+        None => false,
+        Some(b) if b.is_ascii() => b.is_ascii_whitespace() || *b == 0x0b,
+        Some(_) => text.chars().next().is_some_and(char::is_whitespace),
+    }
+}
+
+/// Whether text ends with whitespace.
+#[inline(always)]
+fn ends_with_space(text: &str) -> bool {
+    match text.as_bytes().last() {
+        None => false,
+        Some(b) if b.is_ascii() => b.is_ascii_whitespace() || *b == 0x0b,
+        Some(_) => text.chars().next_back().is_some_and(char::is_whitespace),
+    }
 }
 
 fn map_cow<'a>(t: Cow<'a, str>, f: impl Fn(&str) -> &str) -> Cow<'a, str> {
@@ -590,6 +722,7 @@ fn local_to_utc(tz: chrono_tz::Tz, seconds: i64, nanos: u32) -> Option<i64> {
 }
 
 /// Reads a text value as the comparison type (the end of every mapped column's steps).
+#[inline]
 pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
     match (value, to) {
         (Value::Null, _) => Value::Null,

@@ -237,6 +237,72 @@ impl ValueEncoder {
         }
     }
 
+    fn has_numbers(&self) -> bool {
+        matches!(
+            self.values,
+            Values::Utf8(_)
+                | Values::LargeUtf8(_)
+                | Values::Utf8View(_)
+                | Values::I8(_)
+                | Values::I16(_)
+                | Values::I32(_)
+                | Values::I64(_)
+                | Values::U8(_)
+                | Values::U16(_)
+                | Values::U32(_)
+                | Values::U64(_)
+                | Values::Decimal(..)
+        )
+    }
+
+    fn has_times(&self) -> bool {
+        matches!(
+            self.values,
+            Values::Utf8(_) | Values::LargeUtf8(_) | Values::Utf8View(_) | Values::Timestamp(..)
+        )
+    }
+
+    /// The decimal at a non-NULL row of a numeric or text column; `Err` holds text that
+    /// does not read as a number.
+    #[inline]
+    fn number_at(&self, row: usize) -> Result<(i128, i8), &[u8]> {
+        let text = |t: &'_ [u8]| text::parse_decimal(t).ok_or(());
+        let parsed = match &self.values {
+            Values::Utf8(a) => text(a.value(row).as_bytes()).map_err(|_| a.value(row).as_bytes()),
+            Values::LargeUtf8(a) => {
+                text(a.value(row).as_bytes()).map_err(|_| a.value(row).as_bytes())
+            }
+            Values::Utf8View(a) => {
+                text(a.value(row).as_bytes()).map_err(|_| a.value(row).as_bytes())
+            }
+            Values::I8(a) => Ok((i128::from(a.value(row)), 0)),
+            Values::I16(a) => Ok((i128::from(a.value(row)), 0)),
+            Values::I32(a) => Ok((i128::from(a.value(row)), 0)),
+            Values::I64(a) => Ok((i128::from(a.value(row)), 0)),
+            Values::U8(a) => Ok((i128::from(a.value(row)), 0)),
+            Values::U16(a) => Ok((i128::from(a.value(row)), 0)),
+            Values::U32(a) => Ok((i128::from(a.value(row)), 0)),
+            Values::U64(a) => Ok((i128::from(a.value(row)), 0)),
+            Values::Decimal(a, scale) => Ok((a.value(row), *scale)),
+            _ => unreachable!("has_numbers was checked"),
+        };
+        parsed
+    }
+
+    /// The instant at a non-NULL row of a timestamp or text column; `Err` holds text
+    /// that does not read as a timestamp.
+    #[inline]
+    fn time_at(&self, row: usize) -> Result<(i64, u32), &[u8]> {
+        let text = |t: &[u8]| text::parse_timestamp(t);
+        match &self.values {
+            Values::Utf8(a) => text(a.value(row).as_bytes()).ok_or(a.value(row).as_bytes()),
+            Values::LargeUtf8(a) => text(a.value(row).as_bytes()).ok_or(a.value(row).as_bytes()),
+            Values::Utf8View(a) => text(a.value(row).as_bytes()).ok_or(a.value(row).as_bytes()),
+            Values::Timestamp(a, unit, _) => Ok(split_timestamp(a.value(row), *unit)),
+            _ => unreachable!("has_times was checked"),
+        }
+    }
+
     /// The mapped pair's tolerance, if any.
     pub fn tolerance(&self) -> Option<&steps::Tolerance> {
         self.mapping
@@ -326,6 +392,13 @@ impl ValueEncoder {
             let text_only = self.compare_as == CompareAs::Text
                 && mapped.post.is_empty()
                 && steps.iter().all(Step::text_to_text);
+            let numbers_only = self.compare_as == CompareAs::Number
+                && steps.iter().chain(&mapped.post).all(Step::is_number_step);
+            let times_only = self.compare_as == CompareAs::Timestamp
+                && mapped.post.is_empty()
+                && steps
+                    .iter()
+                    .all(|s| matches!(s, Step::Truncate(_) | Step::RoundTime(_)));
             match (&self.values, text_only) {
                 // Text in, text out: no Value per row, no casts.
                 (Values::Utf8View(a), true) => self.fill(slots, |r, s| {
@@ -334,6 +407,26 @@ impl ValueEncoder {
                 (Values::Utf8(a), true) => self.fill(slots, |r, s| {
                     text_steps_slot(a.value(r), steps, s);
                 }),
+                // Numbers or timestamps through their own steps only: no Value per row.
+                _ if numbers_only && self.has_numbers() => {
+                    let tolerance = self.tolerance();
+                    let post = &mapped.post;
+                    self.fill(slots, |r, s| match self.number_at(r) {
+                        Ok((m, sc)) => number_steps_slot(m, sc, steps, post, tolerance, s),
+                        Err(text) => hashed_slot(TAG_UNPARSEABLE, text, s),
+                    })
+                }
+                _ if times_only && self.has_times() => {
+                    self.fill(slots, |r, s| match self.time_at(r) {
+                        Ok((mut seconds, mut nanos)) => {
+                            for step in steps {
+                                (seconds, nanos) = step.apply_time(seconds, nanos);
+                            }
+                            timestamp_slot(seconds, nanos, s)
+                        }
+                        Err(text) => hashed_slot(TAG_UNPARSEABLE, text, s),
+                    })
+                }
                 _ => {
                     let tolerance = self.tolerance();
                     for (row, slot) in slots.enumerate() {
@@ -657,6 +750,26 @@ fn value_slot(
     }
 }
 
+/// The slot of a decimal after number steps (see [`Step::is_number_step`]): the same
+/// bytes [`value_slot`] writes for the same value.
+#[inline]
+fn number_steps_slot(
+    mut m: i128,
+    mut sc: i8,
+    steps: &[Step],
+    post: &[Step],
+    tolerance: Option<&steps::Tolerance>,
+    slot: &mut [u8],
+) {
+    for step in steps.iter().chain(post) {
+        match step.apply_number(m, sc) {
+            Ok((nm, ns)) => (m, sc) = (nm, ns),
+            Err(()) => return hashed_slot(TAG_UNPARSEABLE, format_decimal(m, sc).as_bytes(), slot),
+        }
+    }
+    value_slot(&Value::Number(m, sc), CompareAs::Number, tolerance, slot)
+}
+
 /// The slot of text after text-only steps (see [`Step::text_to_text`]).
 #[inline]
 fn text_steps_slot(text: &str, steps: &[Step], slot: &mut [u8]) {
@@ -961,6 +1074,60 @@ mod tests {
             values.len(),
             "NULL, empty and each text differ"
         );
+    }
+
+    /// The number and timestamp fast paths write the same slots as the general path.
+    #[test]
+    fn mapped_fast_paths_agree_with_the_general_path() {
+        use crate::normalize::steps::{Step, TimeUnit, Tolerance};
+        let text: ArrayRef = Arc::new(arrow_array::StringViewArray::from(vec![
+            Some("12.345"),
+            None,
+            Some("abc"),
+            Some("-0.5"),
+            Some("99999999999999"),
+            Some("2024-01-05T10:00:00.123456Z"),
+        ]));
+        let cases: Vec<(CompareAs, Mapped)> = vec![
+            (
+                CompareAs::Number,
+                Mapped {
+                    steps: [vec![Step::Scale(100, 0)], vec![]],
+                    post: vec![Step::Round(2), Step::Precision(12)],
+                    tolerance: Some(Tolerance {
+                        abs: Some((5, 1)),
+                        rel: None,
+                    }),
+                },
+            ),
+            (
+                CompareAs::Number,
+                Mapped {
+                    steps: [vec![], vec![]],
+                    post: vec![Step::Integral],
+                    tolerance: None,
+                },
+            ),
+            (
+                CompareAs::Timestamp,
+                Mapped {
+                    steps: [vec![Step::Truncate(TimeUnit::Millisecond)], vec![]],
+                    post: vec![],
+                    tolerance: None,
+                },
+            ),
+        ];
+        for (compare_as, mapped) in cases {
+            let encoder =
+                ValueEncoder::new(&text, compare_as).with_mapping(Some(&Arc::new(mapped)), 0);
+            let mut fast = vec![0u8; 6 * SLOT];
+            encoder.fill_slots(&mut fast, SLOT, 0);
+            let mut general = vec![0u8; 6 * SLOT];
+            for (row, slot) in general.chunks_exact_mut(SLOT).enumerate() {
+                value_slot(&encoder.value(row), compare_as, encoder.tolerance(), slot);
+            }
+            assert_eq!(fast, general, "{compare_as}");
+        }
     }
 
     #[test]

@@ -190,6 +190,62 @@ impl Step {
         }
     }
 
+    /// Applies a number step (scale, round, integer and precision checks) to a decimal;
+    /// `Err` when the value does not fit (it is then unparseable, shown as the input).
+    #[inline]
+    pub fn apply_number(&self, m: i128, s: i8) -> Result<(i128, i8), ()> {
+        match self {
+            Step::Scale(fm, fs) => m
+                .checked_mul(*fm)
+                .map(|p| (p, s.saturating_add(*fs)))
+                .ok_or(()),
+            Step::Round(places) => Ok(round_decimal(m, s, *places as i8)),
+            Step::Integral if s <= 0 => Ok((m, s)),
+            Step::Integral => {
+                let (rounded, _) = round_decimal(m, s, 0);
+                if rescale(rounded, 0, s) == Some(m) {
+                    Ok((rounded, 0))
+                } else {
+                    Err(())
+                }
+            }
+            Step::Precision(p) => {
+                if m.unsigned_abs() < pow10(u32::from(*p)).unwrap_or(u128::MAX) {
+                    Ok((m, s))
+                } else {
+                    Err(())
+                }
+            }
+            _ => Ok((m, s)),
+        }
+    }
+
+    /// Whether the step is one [`Step::apply_number`] handles.
+    pub fn is_number_step(&self) -> bool {
+        matches!(
+            self,
+            Step::Scale(..) | Step::Round(_) | Step::Integral | Step::Precision(_)
+        )
+    }
+
+    /// Applies a precision step (truncate or round) to a timestamp.
+    #[inline]
+    pub fn apply_time(&self, seconds: i64, nanos: u32) -> (i64, u32) {
+        match self {
+            Step::Truncate(unit) => (seconds, nanos - nanos % unit.nanos()),
+            Step::RoundTime(unit) => {
+                let step = unit.nanos();
+                let rounded = (nanos + step / 2) / step * step;
+                if rounded >= 1_000_000_000 {
+                    (seconds + 1, rounded - 1_000_000_000)
+                } else {
+                    (seconds, rounded)
+                }
+            }
+            _ => (seconds, nanos),
+        }
+    }
+
     /// Applies a [`Step::text_to_text`] step to text, skipping the general dispatch;
     /// `None` is NULL, `Err` unparseable text.
     #[inline]
@@ -348,69 +404,29 @@ impl Step {
                 ))),
             },
             (
-                Step::Truncate(unit),
-                Value::Timestamp {
-                    seconds,
-                    nanos,
-                    zoned,
-                },
-            ) => Value::Timestamp {
-                seconds,
-                nanos: nanos - nanos % unit.nanos(),
-                zoned,
-            },
-            (
-                Step::RoundTime(unit),
+                Step::Truncate(_) | Step::RoundTime(_),
                 Value::Timestamp {
                     seconds,
                     nanos,
                     zoned,
                 },
             ) => {
-                let step = unit.nanos();
-                let mut rounded = (nanos + step / 2) / step * step;
-                let mut seconds = seconds;
-                if rounded >= 1_000_000_000 {
-                    rounded -= 1_000_000_000;
-                    seconds += 1;
-                }
+                let (seconds, nanos) = self.apply_time(seconds, nanos);
                 Value::Timestamp {
                     seconds,
-                    nanos: rounded,
+                    nanos,
                     zoned,
                 }
             }
             (Step::Date, Value::Timestamp { seconds, .. }) => {
                 Value::Date(seconds.div_euclid(86_400) as i32)
             }
-            (Step::Scale(m, s), Value::Number(vm, vs)) => match vm.checked_mul(*m) {
-                Some(product) => Value::Number(product, vs.saturating_add(*s)),
-                None => Value::Float(
-                    vm as f64 / 10f64.powi(i32::from(vs)) * (*m as f64) / 10f64.powi(i32::from(*s)),
-                ),
+            (step, Value::Number(m, s)) if step.is_number_step() => match step.apply_number(m, s) {
+                Ok((m, s)) => Value::Number(m, s),
+                Err(()) => Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s))),
             },
             (Step::Scale(m, s), Value::Float(v)) => {
                 Value::Float(v * (*m as f64) / 10f64.powi(i32::from(*s)))
-            }
-            (Step::Round(places), Value::Number(m, s)) => {
-                let (m, s) = round_decimal(m, s, *places as i8);
-                Value::Number(m, s)
-            }
-            (Step::Integral, Value::Number(m, s)) if s <= 0 => Value::Number(m, s),
-            (Step::Integral, Value::Number(m, s)) => {
-                let (rounded, _) = round_decimal(m, s, 0);
-                if rescale(rounded, 0, s) == Some(m) {
-                    Value::Number(rounded, 0)
-                } else {
-                    Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s)))
-                }
-            }
-            (Step::Precision(p), Value::Number(m, s)) => {
-                if m.unsigned_abs() < pow10(u32::from(*p)).unwrap_or(u128::MAX) {
-                    Value::Number(m, s)
-                } else {
-                    Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s)))
-                }
             }
             (Step::Integral, Value::Float(v)) => {
                 if v.fract() == 0.0 {

@@ -267,7 +267,7 @@ impl ValueEncoder {
     #[inline]
     fn number_at(&self, row: usize) -> Result<(i128, i8), &[u8]> {
         let text = |t: &'_ [u8]| text::parse_decimal(t).ok_or(());
-        let parsed = match &self.values {
+        match &self.values {
             Values::Utf8(a) => text(a.value(row).as_bytes()).map_err(|_| a.value(row).as_bytes()),
             Values::LargeUtf8(a) => {
                 text(a.value(row).as_bytes()).map_err(|_| a.value(row).as_bytes())
@@ -285,8 +285,7 @@ impl ValueEncoder {
             Values::U64(a) => Ok((i128::from(a.value(row)), 0)),
             Values::Decimal(a, scale) => Ok((a.value(row), *scale)),
             _ => unreachable!("has_numbers was checked"),
-        };
-        parsed
+        }
     }
 
     /// The instant at a non-NULL row of a timestamp or text column; `Err` holds text
@@ -763,8 +762,8 @@ fn number_steps_slot(
 ) {
     for step in steps.iter().chain(post) {
         match step.apply_number(m, sc) {
-            Ok((nm, ns)) => (m, sc) = (nm, ns),
-            Err(()) => return hashed_slot(TAG_UNPARSEABLE, format_decimal(m, sc).as_bytes(), slot),
+            Some((nm, ns)) => (m, sc) = (nm, ns),
+            None => return hashed_slot(TAG_UNPARSEABLE, format_decimal(m, sc).as_bytes(), slot),
         }
     }
     value_slot(&Value::Number(m, sc), CompareAs::Number, tolerance, slot)

@@ -191,32 +191,29 @@ impl Step {
     }
 
     /// Applies a number step (scale, round, integer and precision checks) to a decimal;
-    /// `Err` when the value does not fit (it is then unparseable, shown as the input).
+    /// `None` when the value does not fit (it is then unparseable, shown as the input).
     #[inline]
-    pub fn apply_number(&self, m: i128, s: i8) -> Result<(i128, i8), ()> {
+    pub fn apply_number(&self, m: i128, s: i8) -> Option<(i128, i8)> {
         match self {
-            Step::Scale(fm, fs) => m
-                .checked_mul(*fm)
-                .map(|p| (p, s.saturating_add(*fs)))
-                .ok_or(()),
-            Step::Round(places) => Ok(round_decimal(m, s, *places as i8)),
-            Step::Integral if s <= 0 => Ok((m, s)),
+            Step::Scale(fm, fs) => m.checked_mul(*fm).map(|p| (p, s.saturating_add(*fs))),
+            Step::Round(places) => Some(round_decimal(m, s, *places as i8)),
+            Step::Integral if s <= 0 => Some((m, s)),
             Step::Integral => {
                 let (rounded, _) = round_decimal(m, s, 0);
                 if rescale(rounded, 0, s) == Some(m) {
-                    Ok((rounded, 0))
+                    Some((rounded, 0))
                 } else {
-                    Err(())
+                    None
                 }
             }
             Step::Precision(p) => {
                 if m.unsigned_abs() < pow10(u32::from(*p)).unwrap_or(u128::MAX) {
-                    Ok((m, s))
+                    Some((m, s))
                 } else {
-                    Err(())
+                    None
                 }
             }
-            _ => Ok((m, s)),
+            _ => Some((m, s)),
         }
     }
 
@@ -422,8 +419,8 @@ impl Step {
                 Value::Date(seconds.div_euclid(86_400) as i32)
             }
             (step, Value::Number(m, s)) if step.is_number_step() => match step.apply_number(m, s) {
-                Ok((m, s)) => Value::Number(m, s),
-                Err(()) => Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s))),
+                Some((m, s)) => Value::Number(m, s),
+                None => Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s))),
             },
             (Step::Scale(m, s), Value::Float(v)) => {
                 Value::Float(v * (*m as f64) / 10f64.powi(i32::from(*s)))

@@ -228,7 +228,7 @@ impl Source for CsvSource {
             carry.extend_from_slice(&chunk[pos..]);
             chunk.truncate(pos);
             let consumed = pos as u64;
-            self.check_utf8(&chunk, &unescaped, &batches, chunk_offset)?;
+            self.check_utf8(&chunk, &unescaped, &batches)?;
             let buffers: Arc<[Buffer]> =
                 Arc::new([Buffer::from_vec(chunk), Buffer::from_vec(unescaped)]);
             let count = batches.len();
@@ -281,7 +281,7 @@ impl Source for CsvSource {
             }));
             batch.push(&raw, &unescaped, &spans, offset, 0);
         }
-        self.check_utf8(&raw, &unescaped, std::slice::from_ref(&batch), 0)?;
+        self.check_utf8(&raw, &unescaped, std::slice::from_ref(&batch))?;
         let buffers: Arc<[Buffer]> = Arc::new([Buffer::from_vec(raw), Buffer::from_vec(unescaped)]);
         Ok(batch.finish(&self.schema, projection, &buffers)?.columns)
     }
@@ -289,48 +289,46 @@ impl Source for CsvSource {
 
 impl CsvSource {
     /// Checks that the bytes behind a chunk's views are UTF-8. The delimiter, quotes and
-    /// line breaks are ASCII, so every field of a valid chunk is valid on its own.
-    fn check_utf8(
-        &self,
-        chunk: &[u8],
-        unescaped: &[u8],
-        batches: &[ViewBatch],
-        chunk_offset: u64,
-    ) -> Result<()> {
-        let bad = match (std::str::from_utf8(chunk), std::str::from_utf8(unescaped)) {
-            (Ok(_), Ok(_)) => return Ok(()),
-            (Err(e), _) => chunk_offset + e.valid_up_to() as u64,
-            // Unescaped bytes come from the chunk, so the chunk check fails first.
-            (Ok(_), Err(_)) => chunk_offset,
-        };
-        // The record holding the bad byte is the last one starting at or before it; read
-        // it again to name the column.
-        let (offset, line) = batches
-            .iter()
-            .flat_map(|b| b.locators.iter().zip(&b.lines))
-            .rev()
-            .find(|(locator, _)| **locator <= bad)
-            .map(|(o, l)| (*o, *l))
-            .unwrap_or((chunk_offset, 0));
-        let mut reader =
-            RecordReader::with_capacity(open_file(&self.path)?, self.delimiter, FETCH_BUFFER);
-        reader.seek_to(offset, line).map_err(|e| self.io_error(e))?;
-        let mut record = Record::default();
-        reader
-            .read_record(&mut record)
-            .map_err(|e| read_error(&self.path, e))?;
-        let column = (0..record.len())
-            .find(|&i| std::str::from_utf8(record.field(i)).is_err())
-            .and_then(|i| self.schema.fields().get(i))
-            .map(|f| format!("column {:?} holds", f.name()))
-            .unwrap_or_else(|| "this line holds".into());
-        Err(Error::Csv {
-            path: self.path.clone(),
-            line,
-            message: format!(
-                "{column} bytes that are not valid UTF-8; recon reads CSV as UTF-8: convert the file (e.g. iconv -f LATIN1 -t UTF-8)"
-            ),
-        })
+    /// line breaks are ASCII, so every field of a valid chunk is valid on its own; when
+    /// the chunk is not, each projected field is checked on its own (a column that is
+    /// not compared may hold anything).
+    fn check_utf8(&self, chunk: &[u8], unescaped: &[u8], batches: &[ViewBatch]) -> Result<()> {
+        if std::str::from_utf8(chunk).is_ok() && std::str::from_utf8(unescaped).is_ok() {
+            return Ok(());
+        }
+        // Some bytes are not UTF-8: fine if they are only in columns recon does not read.
+        // Check each projected field; the first bad one names line and column.
+        for batch in batches {
+            for (row, line) in batch.lines.iter().enumerate() {
+                for (views, &index) in batch.views.iter().zip(&batch.projection) {
+                    let view = views[row];
+                    let len = view as u32 as usize;
+                    let inline = view.to_le_bytes();
+                    let bytes = if len <= 12 {
+                        &inline[4..4 + len]
+                    } else {
+                        let offset = (view >> 96) as u32 as usize;
+                        let buffer = if (view >> 64) as u32 == 0 {
+                            chunk
+                        } else {
+                            unescaped
+                        };
+                        &buffer[offset..offset + len]
+                    };
+                    if std::str::from_utf8(bytes).is_err() {
+                        return Err(Error::Csv {
+                            path: self.path.clone(),
+                            line: *line,
+                            message: format!(
+                                "column {:?} holds bytes that are not valid UTF-8; recon reads CSV as UTF-8: convert the file (e.g. iconv -f LATIN1 -t UTF-8)",
+                                self.schema.field(index).name()
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -163,7 +163,7 @@ pub fn scan_record(
                     return Err(SyntaxError {
                         line: line + newlines,
                         message: format!(
-                            "unexpected character {:?} after a closing quote (a quote inside a quoted field must be doubled)",
+                            "unexpected character {:?} after a closing quote (a quote inside a quoted field must be doubled; if a quote opened earlier was never closed, look at the record that starts on line {line})",
                             other as char
                         ),
                     });

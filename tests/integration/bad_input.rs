@@ -503,3 +503,23 @@ fn tsv_files_default_to_tabs_and_compressed_files_are_named() {
             "c.csv.gz:1: the file is gzip-compressed",
         ));
 }
+
+#[test]
+fn invalid_utf8_in_a_column_not_compared_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, t) = (dir.path().join("s.csv"), dir.path().join("t.csv"));
+    std::fs::write(&s, b"id,v,legacy\n1,a,caf\xe9\n2,b,x\n".as_slice()).unwrap();
+    std::fs::write(&t, "id,v\n1,a\n2,b\n").unwrap();
+    diff(&s, &t, "id")
+        .args(["--min-accuracy", "100", "-q"])
+        .assert()
+        .code(0);
+    // Compared, the same bytes are an error naming the column.
+    std::fs::write(&t, "id,v,legacy\n1,a,x\n2,b,x\n").unwrap();
+    diff(&s, &t, "id")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "s.csv:2: column \"legacy\" holds bytes that are not valid UTF-8",
+        ));
+}

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::metrics::Percent;
+use crate::metrics::{Amount, Category, ColumnCriteria, Criteria, Percent};
 use crate::normalize::steps::{Step, TimeUnit, Tolerance, valid_timestamp_format};
 use crate::normalize::text::parse_decimal;
 use crate::normalize::{ColumnMapping, Declared};
@@ -29,8 +29,11 @@ pub struct JobFile {
     pub exclude: Vec<String>,
     /// Column mappings.
     pub mappings: Vec<ColumnMapping>,
-    /// Overall accuracy threshold.
-    pub min_accuracy: Option<Percent>,
+    /// Rollback criteria.
+    pub criteria: Criteria,
+    /// Who owns the table (receives missing, extra, duplicate and NULL-key rows, and the
+    /// columns without an owner of their own).
+    pub owner: Option<String>,
     /// Cap on stored difference lines.
     pub max_diff_rows: Option<u64>,
 }
@@ -56,6 +59,7 @@ struct RawJob {
     #[serde(default)]
     exclude: Vec<String>,
     max_diff_rows: Option<u64>,
+    owner: Option<String>,
     criteria: Option<RawCriteria>,
     #[serde(default)]
     columns: Vec<RawColumn>,
@@ -81,6 +85,13 @@ impl OneOrMany {
 #[serde(deny_unknown_fields)]
 struct RawCriteria {
     min_accuracy: Option<toml::Value>,
+    max_missing_in_target: Option<toml::Value>,
+    max_extra_in_target: Option<toml::Value>,
+    max_changed: Option<toml::Value>,
+    max_duplicate_keys: Option<toml::Value>,
+    max_null_keys: Option<toml::Value>,
+    min_rows: Option<toml::Value>,
+    max_row_drift: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,6 +119,13 @@ struct RawColumn {
     precision: Option<String>,
     rounding: Option<String>,
     tolerance: Option<RawTolerance>,
+    owner: Option<String>,
+    #[serde(default)]
+    sensitive: bool,
+    #[serde(default)]
+    critical: bool,
+    min_accuracy: Option<toml::Value>,
+    max_mismatched: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,17 +190,69 @@ impl JobFile {
         };
         let at = |what: String| Error::Config(format!("{}: {what}", path.display()));
         let mut mappings = Vec::new();
+        let mut column_criteria = Vec::new();
         for (i, column) in raw.columns.into_iter().enumerate() {
             let label = format!("[[columns]] #{} ({:?})", i + 1, column.source);
+            let criteria = ColumnCriteria {
+                column: column.source.clone(),
+                min_accuracy: column
+                    .min_accuracy
+                    .as_ref()
+                    .map(|v| Percent::parse(&scalar_text(v)))
+                    .transpose()
+                    .map_err(|e| at(format!("{label}: min_accuracy: {e}")))?,
+                max_mismatched: column
+                    .max_mismatched
+                    .as_ref()
+                    .map(|v| count(v, "max_mismatched"))
+                    .transpose()
+                    .map_err(|e| at(format!("{label}: {e}")))?,
+                critical: column.critical,
+            };
+            let unset = ColumnCriteria {
+                column: column.source.clone(),
+                ..Default::default()
+            };
+            if criteria != unset {
+                column_criteria.push(criteria);
+            }
             mappings.push(mapping(column).map_err(|e| at(format!("{label}: {e}")))?);
         }
-        let min_accuracy = match raw.criteria.and_then(|c| c.min_accuracy) {
-            None => None,
-            Some(v) => Some(
-                Percent::parse(&scalar_text(&v))
-                    .map_err(|e| at(format!("[criteria] min_accuracy: {e}")))?,
-            ),
+        let mut criteria = Criteria {
+            columns: column_criteria,
+            ..Criteria::default()
         };
+        if let Some(c) = raw.criteria {
+            let check = |r: Result<Amount>, name: &str| {
+                r.map_err(|e| at(format!("[criteria] {name}: {e}")))
+            };
+            if let Some(v) = &c.min_accuracy {
+                criteria.min_accuracy = Some(
+                    Percent::parse(&scalar_text(v))
+                        .map_err(|e| at(format!("[criteria] min_accuracy: {e}")))?,
+                );
+            }
+            for (category, value) in [
+                (Category::MissingInTarget, &c.max_missing_in_target),
+                (Category::ExtraInTarget, &c.max_extra_in_target),
+                (Category::Changed, &c.max_changed),
+                (Category::DuplicateKeys, &c.max_duplicate_keys),
+                (Category::NullKeys, &c.max_null_keys),
+            ] {
+                if let Some(v) = value {
+                    let amount = check(Amount::parse(&scalar_text(v)), category.criterion())?;
+                    criteria.limits.push((category, amount));
+                }
+            }
+            if let Some(v) = &c.min_rows {
+                criteria.min_rows =
+                    Some(count(v, "min_rows").map_err(|e| at(format!("[criteria] {e}")))?);
+            }
+            if let Some(v) = &c.max_row_drift {
+                criteria.max_row_drift =
+                    Some(check(Amount::parse(&scalar_text(v)), "max_row_drift")?);
+            }
+        }
         Ok(JobFile {
             source: locate(raw.source),
             target: locate(raw.target),
@@ -190,7 +260,8 @@ impl JobFile {
             include: raw.include,
             exclude: raw.exclude,
             mappings,
-            min_accuracy,
+            criteria,
+            owner: raw.owner,
             max_diff_rows: raw.max_diff_rows,
         })
     }
@@ -219,6 +290,16 @@ fn scalar_text(value: &toml::Value) -> String {
         toml::Value::Integer(i) => i.to_string(),
         toml::Value::Float(f) => f.to_string(),
         other => format!("{other:?}"),
+    }
+}
+
+fn count(value: &toml::Value, what: &str) -> std::result::Result<u64, String> {
+    match value {
+        toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
+        other => Err(format!(
+            "{what} must be a whole number of at least 0, not {}",
+            scalar_text(other)
+        )),
     }
 }
 
@@ -302,6 +383,8 @@ fn mapping(c: RawColumn) -> std::result::Result<ColumnMapping, String> {
         declared,
         steps: sides,
         tolerance,
+        owner: c.owner,
+        sensitive: c.sensitive,
     })
 }
 
@@ -508,7 +591,7 @@ mod tests {
         assert_eq!(job.source.unwrap().uri, "jobs/legacy.csv");
         assert_eq!(job.target.unwrap().uri, "/data/new.parquet");
         assert_eq!(job.key, ["customer_id"]);
-        assert!(job.min_accuracy.unwrap().is_met_by(999, 1000));
+        assert!(job.criteria.min_accuracy.unwrap().is_met_by(999, 1000));
         let m = &job.mappings;
         assert_eq!(m[0].steps[0], vec![Step::Trim, Step::Lower]);
         assert_eq!(m[0].steps[1], vec![Step::Trim, Step::Lower]);

@@ -34,6 +34,9 @@ pub struct Job {
     pub selection: ColumnSelection,
     /// Rollback criteria.
     pub criteria: Criteria,
+    /// Who owns the table: receives missing, extra, duplicate and NULL-key rows and the
+    /// columns without an owner of their own.
+    pub owner: Option<String>,
     /// Execution settings.
     pub engine: EngineOptions,
 }
@@ -133,11 +136,26 @@ impl Job {
 
     fn resolve(&self, sources: &[Box<dyn Source>; 2]) -> Result<Plan> {
         let schemas = [sources[0].schema(), sources[1].schema()];
-        Plan::resolve(
+        let plan = Plan::resolve(
             [&schemas[0], &schemas[1]],
             [sources[0].uri(), sources[1].uri()],
             &self.selection,
-        )
+        )?;
+        for c in &self.criteria.columns {
+            if !plan.columns.iter().any(|p| p.source == c.column) {
+                let compared: Vec<&str> = plan.columns.iter().map(|p| p.source.as_str()).collect();
+                return Err(Error::Config(format!(
+                    "a criterion names column {:?}, which is not compared; compared columns: {}",
+                    c.column,
+                    if compared.is_empty() {
+                        "none".to_string()
+                    } else {
+                        compared.join(", ")
+                    }
+                )));
+            }
+        }
+        Ok(plan)
     }
 
     fn run_in_pool(

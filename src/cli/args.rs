@@ -69,6 +69,19 @@ pub struct DiffArgs {
     #[arg(long, value_name = "PERCENT")]
     pub min_accuracy: Option<String>,
 
+    /// Fail (exit 1) when more keys than this are missing in the target: a count (0) or
+    /// a rate of the keys ("0.1%").
+    #[arg(long, value_name = "LIMIT")]
+    pub max_missing: Option<String>,
+
+    /// Fail (exit 1) when more keys than this are extra in the target (count or rate).
+    #[arg(long, value_name = "LIMIT")]
+    pub max_extra: Option<String>,
+
+    /// Fail (exit 1) when either side has fewer rows (catches an empty or truncated side).
+    #[arg(long, value_name = "N")]
+    pub min_rows: Option<u64>,
+
     /// CSV field delimiter for both sides (one character; \t for tab; default: a tab for
     /// .tsv files, else a comma).
     #[arg(long, value_name = "CHAR")]

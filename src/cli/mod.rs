@@ -11,7 +11,7 @@ pub use args::{Cli, Command, DiffArgs};
 use crate::config::{JobFile, SideFile};
 use crate::error::{Error, Result};
 use crate::job::{EngineOptions, Job};
-use crate::metrics::{Criteria, Percent};
+use crate::metrics::{Amount, Category, Percent};
 use crate::normalize::ColumnSelection;
 use crate::report::{self, DiffsCsv, JsonSummary, Report, TerminalSummary};
 use crate::source::SourceOptions;
@@ -127,10 +127,22 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
         delimiter: delimiter(&args.target_delimiter, target_file_delimiter)?,
         ..SourceOptions::default()
     };
-    let min_accuracy = match args.min_accuracy.as_deref() {
-        Some(text) => Some(Percent::parse(text)?),
-        None => file.min_accuracy,
-    };
+    let mut criteria = file.criteria;
+    if let Some(text) = args.min_accuracy.as_deref() {
+        criteria.min_accuracy = Some(Percent::parse(text)?);
+    }
+    for (flag, category) in [
+        (&args.max_missing, Category::MissingInTarget),
+        (&args.max_extra, Category::ExtraInTarget),
+    ] {
+        if let Some(text) = flag {
+            criteria.limits.retain(|(c, _)| *c != category);
+            criteria.limits.push((category, Amount::parse(text)?));
+        }
+    }
+    if let Some(min) = args.min_rows {
+        criteria.min_rows = Some(min);
+    }
     let mut engine = EngineOptions {
         partitions: args.partitions,
         threads: args.threads,
@@ -162,7 +174,8 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
                 .unwrap_or(file.exclude),
             mappings: file.mappings,
         },
-        criteria: Criteria { min_accuracy },
+        criteria,
+        owner: file.owner,
         engine,
     })
 }

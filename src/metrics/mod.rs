@@ -2,7 +2,10 @@
 //! and checks the configured [`Criteria`], giving a [`Verdict`]. A breached criterion is
 //! a result, not an error. It does no I/O.
 
+pub mod criteria;
 mod hints;
+
+pub use criteria::{Amount, Category, ColumnCriteria, Criteria};
 
 use serde::Serialize;
 
@@ -59,13 +62,16 @@ impl Percent {
         let rhs = self.mantissa as u128 * u128::from(denominator);
         lhs >= rhs
     }
-}
 
-/// The rollback criteria of a run.
-#[derive(Debug, Clone, Default)]
-pub struct Criteria {
-    /// Overall accuracy must be at least this.
-    pub min_accuracy: Option<Percent>,
+    /// Whether `part / whole` is at most this percentage (exact, like `is_met_by`).
+    pub fn is_at_least(&self, part: u64, whole: u64) -> bool {
+        if whole == 0 {
+            return true;
+        }
+        let lhs = u128::from(part) * 100 * 10u128.pow(self.scale as u32);
+        let rhs = self.mantissa as u128 * u128::from(whole);
+        lhs <= rhs
+    }
 }
 
 /// One criterion that was not met.
@@ -303,21 +309,6 @@ impl Summary {
             + counts.keys_with_duplicates
             + m.null_keys[0]
             + m.null_keys[1];
-        let mut breaches = Vec::new();
-        if let Some(min) = criteria.min_accuracy
-            && !min.is_met_by(counts.matched, union)
-        {
-            breaches.push(Breach {
-                criterion: "min_accuracy".into(),
-                measured: accuracy * 100.0,
-                threshold: min.value(),
-                message: format!(
-                    "accuracy {} is below the rollback threshold {}%",
-                    format_percent(counts.matched, union),
-                    min.value()
-                ),
-            });
-        }
         let mut warnings = Vec::new();
         if m.null_keys.iter().any(|n| *n > 0) {
             warnings.push(format!(
@@ -336,7 +327,7 @@ impl Summary {
                 .push("no column besides the key was compared: only presence is checked".into());
         }
         let [source_uri, target_uri] = m.uris;
-        Summary {
+        let mut summary = Summary {
             format_version: FORMAT_VERSION,
             source: SideSummary {
                 uri: source_uri,
@@ -370,13 +361,16 @@ impl Summary {
             },
             run: m.run,
             verdict: Verdict {
-                passed: breaches.is_empty(),
-                breaches,
-                criteria_given: criteria.min_accuracy.is_some(),
+                passed: true,
+                breaches: Vec::new(),
+                criteria_given: criteria.any(),
             },
             warnings,
             elapsed_ms: m.elapsed_ms,
-        }
+        };
+        summary.verdict.breaches = criteria.breaches(&summary);
+        summary.verdict.passed = summary.verdict.breaches.is_empty();
+        summary
     }
 }
 

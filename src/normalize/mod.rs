@@ -83,6 +83,11 @@ pub struct ColumnPair {
     /// What a mapped pair runs on its values; `None` for plain pairs.
     #[serde(skip)]
     pub mapped: Option<Arc<Mapped>>,
+    /// Who owns the column's data, when the job file says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Whether values are masked in reports.
+    pub sensitive: bool,
 }
 
 /// One list per side.
@@ -205,6 +210,10 @@ pub struct ColumnMapping {
     pub steps: [Vec<Step>; 2],
     /// Equality within a tolerance.
     pub tolerance: Option<Tolerance>,
+    /// Who owns the column's data (receives its mismatches).
+    pub owner: Option<String>,
+    /// The column's values are masked in every report.
+    pub sensitive: bool,
 }
 
 impl ColumnPair {
@@ -625,6 +634,8 @@ fn pair(
         normalizers: SideLists::default(),
         tolerance: None,
         mapped: None,
+        owner: mapping.and_then(|m| m.owner.clone()),
+        sensitive: mapping.is_some_and(|m| m.sensitive),
     };
     // A mapping that only renames compares like a plain pair (the direct, faster path).
     let mapping = mapping.filter(|m| {

@@ -55,6 +55,7 @@ fn run(
             ..Default::default()
         },
         criteria: Criteria::default(),
+        owner: None,
         engine: EngineOptions {
             threads: Some(threads),
             partitions: Some(partitions),

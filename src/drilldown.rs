@@ -63,6 +63,9 @@ pub struct DiffLine {
     pub target_value: Option<String>,
     /// Why, when the values alone do not say (e.g. an unparseable value).
     pub note: Option<String>,
+    /// Who owns the difference: the column's owner for a changed value, else the
+    /// table's owner.
+    pub owner: Option<String>,
     #[serde(skip)]
     column_position: usize,
 }
@@ -297,7 +300,8 @@ fn drill_changed(
                     }
                 };
                 differing += 1;
-                if counts.samples[c].len() < HINT_SAMPLES {
+                // Hints quote values, so sensitive columns give no samples.
+                if !column.sensitive && counts.samples[c].len() < HINT_SAMPLES {
                     counts.samples[c].push((le.display(rows[0]), re.display(rows[1])));
                 }
                 counts.mismatched[c] += 1;
@@ -329,6 +333,7 @@ fn drill_changed(
                     source_value: views[0].values[c].display(rows[0]),
                     target_value: views[1].values[c].display(rows[1]),
                     note,
+                    owner: None,
                     column_position: c,
                 });
             }
@@ -399,6 +404,7 @@ fn one_sided_lines(
             source_value: None,
             target_value: None,
             note: None,
+            owner: None,
             column_position: 0,
         })
         .collect())
@@ -435,6 +441,7 @@ fn duplicate_lines(
                 source_value: Some(format!("{} rows", d.rows[0])),
                 target_value: Some(format!("{} rows", d.rows[1])),
                 note: None,
+                owner: None,
                 column_position: 0,
             }
         })
@@ -465,11 +472,80 @@ fn null_key_lines(
                 source_value: None,
                 target_value: None,
                 note: Some(format!("row on the {side} has a NULL key column")),
+                owner: None,
                 column_position: side.index(),
             });
         }
     }
     Ok(lines)
+}
+
+/// Turns values of sensitive columns into stable tokens: the same value gives the same
+/// token within a run (and across runs with the same key), so an owner can still see
+/// that two values differ and follow one value across rows, without seeing it.
+#[derive(Debug, Clone, Copy)]
+pub struct Mask {
+    seed: u64,
+}
+
+impl Mask {
+    /// A mask keyed by `key` (e.g. from `RECON_MASK_KEY`).
+    pub fn keyed(key: &str) -> Mask {
+        Mask {
+            seed: xxhash_rust::xxh3::xxh3_64(key.as_bytes()),
+        }
+    }
+
+    /// A mask with a key of this run only.
+    pub fn random() -> Mask {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let salt = format!("{nanos}:{}:{:p}", std::process::id(), &nanos);
+        Mask::keyed(&salt)
+    }
+
+    /// The token of a value.
+    pub fn token(&self, value: &str) -> String {
+        format!(
+            "masked:{:012x}",
+            xxhash_rust::xxh3::xxh3_64_with_seed(value.as_bytes(), self.seed) >> 16
+        )
+    }
+}
+
+/// Gives every line its owner and masks the values of sensitive columns (keys included).
+pub fn attribute_and_mask(
+    lines: &mut [DiffLine],
+    plan: &Plan,
+    table_owner: Option<&str>,
+    mask: &Mask,
+) {
+    for line in lines {
+        for (value, pair) in line.key.iter_mut().zip(&plan.keys) {
+            if pair.sensitive {
+                *value = value.as_deref().map(|v| mask.token(v));
+            }
+        }
+        let column = line
+            .column
+            .as_ref()
+            .and_then(|name| plan.columns.iter().find(|c| &c.source == name));
+        line.owner = column
+            .and_then(|c| c.owner.clone())
+            .or_else(|| table_owner.map(String::from));
+        if column.is_some_and(|c| c.sensitive) {
+            line.source_value = line.source_value.as_deref().map(|v| mask.token(v));
+            line.target_value = line.target_value.as_deref().map(|v| mask.token(v));
+            if line
+                .note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("after normalizers"))
+            {
+                line.note = Some("after normalizers: the values differ (masked)".into());
+            }
+        }
+    }
 }
 
 /// Orders keys as a person expects, and totally: NULL first, then numbers by value, then

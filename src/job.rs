@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::compare::{Comparison, Smallest};
 use crate::digest::{Digester, ENTRY_BYTES};
-use crate::drilldown::{DiffLine, drill_down};
+use crate::drilldown::{DiffLine, Mask, attribute_and_mask, drill_down};
 use crate::error::{Error, Result, Side};
 use crate::metrics::{Criteria, Measurements, PhaseTimes, RunInfo, Summary};
 use crate::normalize::{ColumnSelection, Plan};
@@ -37,6 +37,8 @@ pub struct Job {
     /// Who owns the table: receives missing, extra, duplicate and NULL-key rows and the
     /// columns without an owner of their own.
     pub owner: Option<String>,
+    /// How sensitive values are masked in reports.
+    pub mask: Mask,
     /// Execution settings.
     pub engine: EngineOptions,
 }
@@ -229,6 +231,8 @@ impl Job {
             null_keys,
             self.engine.max_diff_rows,
         )?;
+        let mut drilled = drilled;
+        attribute_and_mask(&mut drilled.lines, &plan, self.owner.as_deref(), &self.mask);
         phase_ms.drill_down = lap(&mut phase);
         // Rows whose digests differed only by tolerance buckets are matched after all.
         let mut counts = counts;
@@ -242,6 +246,7 @@ impl Job {
                 rows,
                 null_keys,
                 unparseable_keys,
+                table_owner: self.owner.as_deref(),
                 counts,
                 columns: &drilled.columns,
                 kept_lines: drilled.lines.len() as u64,

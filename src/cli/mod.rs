@@ -9,6 +9,7 @@ use std::io::Write;
 pub use args::{Cli, Command, DiffArgs};
 
 use crate::config::{JobFile, SideFile};
+use crate::drilldown::Mask;
 use crate::error::{Error, Result};
 use crate::job::{EngineOptions, Job};
 use crate::metrics::{Amount, Category, Percent};
@@ -176,6 +177,10 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
         },
         criteria,
         owner: file.owner,
+        mask: match std::env::var("RECON_MASK_KEY") {
+            Ok(key) if !key.is_empty() => Mask::keyed(&key),
+            _ => Mask::random(),
+        },
         engine,
     })
 }

@@ -125,6 +125,28 @@ impl From<[u64; 2]> for PerSide {
     }
 }
 
+/// What one owner is answerable for: the table's owner gets the rows (missing, extra,
+/// repeated and NULL keys) and the columns without an owner of their own.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OwnerSummary {
+    /// The owner, as the job file names them.
+    pub owner: String,
+    /// Whether this is the table's owner.
+    pub table: bool,
+    /// Compared columns they own (source names).
+    pub columns: Vec<String>,
+    /// Differing values in their columns.
+    pub changed_values: u64,
+    /// Keys missing in the target (table owner only).
+    pub missing_in_target: u64,
+    /// Keys extra in the target (table owner only).
+    pub extra_in_target: u64,
+    /// Repeated keys (table owner only).
+    pub keys_with_duplicates: u64,
+    /// Rows with NULL keys (table owner only).
+    pub null_keys: u64,
+}
+
 /// Per-column results.
 #[derive(Debug, Clone, Serialize)]
 pub struct ColumnSummary {
@@ -246,6 +268,9 @@ pub struct Summary {
     pub verdict: Verdict,
     /// Things a reader of the result should not miss (e.g. rows outside the accuracy).
     pub warnings: Vec<String>,
+    /// What each owner named in the job file is answerable for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<OwnerSummary>,
     /// Wall time of the whole run.
     pub elapsed_ms: u64,
 }
@@ -262,6 +287,8 @@ pub struct Measurements<'a> {
     pub null_keys: [u64; 2],
     /// Rows whose key text did not read as the key's type, per side.
     pub unparseable_keys: [u64; 2],
+    /// The table's owner.
+    pub table_owner: Option<&'a str>,
     /// Comparison counts.
     pub counts: Counts,
     /// Drill-down counts.
@@ -326,6 +353,7 @@ impl Summary {
             warnings
                 .push("no column besides the key was compared: only presence is checked".into());
         }
+        let owners = owners(&m, &counts);
         let [source_uri, target_uri] = m.uris;
         let mut summary = Summary {
             format_version: FORMAT_VERSION,
@@ -366,12 +394,50 @@ impl Summary {
                 criteria_given: criteria.any(),
             },
             warnings,
+            owners,
             elapsed_ms: m.elapsed_ms,
         };
         summary.verdict.breaches = criteria.breaches(&summary);
         summary.verdict.passed = summary.verdict.breaches.is_empty();
         summary
     }
+}
+
+fn owners(m: &Measurements<'_>, counts: &Counts) -> Vec<OwnerSummary> {
+    fn entry(out: &mut Vec<OwnerSummary>, name: &str, table: bool) -> usize {
+        if let Some(i) = out.iter().position(|o| o.owner == name) {
+            return i;
+        }
+        out.push(OwnerSummary {
+            owner: name.to_string(),
+            table,
+            columns: Vec::new(),
+            changed_values: 0,
+            missing_in_target: 0,
+            extra_in_target: 0,
+            keys_with_duplicates: 0,
+            null_keys: 0,
+        });
+        out.len() - 1
+    }
+    let mut out = Vec::new();
+    if let Some(name) = m.table_owner {
+        let i = entry(&mut out, name, true);
+        let o = &mut out[i];
+        o.missing_in_target = counts.missing_in_target;
+        o.extra_in_target = counts.extra_in_target;
+        o.keys_with_duplicates = counts.keys_with_duplicates;
+        o.null_keys = m.null_keys[0] + m.null_keys[1];
+    }
+    for (c, pair) in m.plan.columns.iter().enumerate() {
+        let Some(name) = pair.owner.as_deref().or(m.table_owner) else {
+            continue;
+        };
+        let i = entry(&mut out, name, m.table_owner == Some(name));
+        out[i].columns.push(pair.source.clone());
+        out[i].changed_values += m.columns.mismatched[c];
+    }
+    out
 }
 
 fn fraction(numerator: u64, denominator: u64) -> Option<f64> {

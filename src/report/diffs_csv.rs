@@ -14,7 +14,17 @@ impl Report for DiffsCsv {
     fn write(&self, outcome: &Outcome, out: &mut dyn Write) -> std::io::Result<()> {
         let mut header: Vec<Option<&str>> =
             outcome.key_names.iter().map(|k| Some(k.as_str())).collect();
-        header.extend(["kind", "column", "source_value", "target_value", "note"].map(Some));
+        header.extend(
+            [
+                "kind",
+                "column",
+                "source_value",
+                "target_value",
+                "note",
+                "owner",
+            ]
+            .map(Some),
+        );
         write_record(out, &header)?;
         for line in &outcome.lines {
             let mut fields: Vec<Option<&str>> = line.key.iter().map(|k| k.as_deref()).collect();
@@ -23,6 +33,7 @@ impl Report for DiffsCsv {
             fields.push(line.source_value.as_deref());
             fields.push(line.target_value.as_deref());
             fields.push(line.note.as_deref());
+            fields.push(line.owner.as_deref());
             write_record(out, &fields)?;
         }
         Ok(())

@@ -112,7 +112,7 @@ fn diffs_file_lists_every_kind_and_marks_unparseable_values() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "order_id,kind,column,source_value,target_value,note"
+        "order_id,kind,column,source_value,target_value,note,owner"
     );
     for kind in [
         "changed",

@@ -56,6 +56,7 @@ fn run(
         },
         criteria: Criteria::default(),
         owner: None,
+        mask: recon::drilldown::Mask::keyed("test"),
         engine: EngineOptions {
             threads: Some(threads),
             partitions: Some(partitions),

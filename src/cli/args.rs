@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::report::DiffsFormat;
+
 /// recon: prove that two copies of a dataset agree, or show exactly where they don't.
 ///
 /// Exit status: 0 when the comparison ran and every criterion holds, 1 when a criterion
@@ -60,6 +62,15 @@ pub struct DiffArgs {
     /// Write row-level differences as CSV to FILE.
     #[arg(long, value_name = "FILE")]
     pub diffs: Option<PathBuf>,
+
+    /// Write every report into DIR: summary.json (written last), the diffs file,
+    /// report.html, and owners/<owner>.md and .html.
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+
+    /// Format of the diffs file in --report-dir.
+    #[arg(long, value_enum, default_value_t = DiffsFormat::Csv)]
+    pub diffs_format: DiffsFormat,
 
     /// Keep at most N difference lines for --diffs (default 10000); all counts stay exact.
     #[arg(long, value_name = "N")]

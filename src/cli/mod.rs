@@ -62,6 +62,17 @@ fn diff(args: DiffArgs) -> Result<Status> {
             report::check_output(path, flag, &inputs)?;
         }
     }
+    if let Some(dir) = &args.report_dir {
+        report::check_report_dir(dir)?;
+        for input in inputs {
+            if std::path::Path::new(input).starts_with(dir) {
+                return Err(Error::Config(format!(
+                    "--report-dir {} holds the input {input}; write reports elsewhere",
+                    dir.display()
+                )));
+            }
+        }
+    }
     let show_progress = !args.quiet && std::env::var_os("CI").is_none();
     let observer = progress::Bars::new(show_progress);
     let outcome = job.run(&observer)?;
@@ -70,6 +81,9 @@ fn diff(args: DiffArgs) -> Result<Status> {
     }
     if let Some(path) = &args.diffs {
         report::write_file(&DiffsCsv, &outcome, path)?;
+    }
+    if let Some(dir) = &args.report_dir {
+        report::write_report_dir(&outcome, dir, args.diffs_format)?;
     }
     if !args.quiet {
         let mut stdout = std::io::stdout().lock();

@@ -82,13 +82,18 @@ impl Category {
         }
     }
 
-    fn words(self) -> &'static str {
-        match self {
-            Category::MissingInTarget => "keys missing in target",
-            Category::ExtraInTarget => "keys extra in target",
-            Category::Changed => "changed keys",
-            Category::DuplicateKeys => "repeated keys",
-            Category::NullKeys => "rows with a NULL key",
+    fn words(self, n: u64) -> &'static str {
+        match (self, n == 1) {
+            (Category::MissingInTarget, true) => "key missing in target",
+            (Category::MissingInTarget, false) => "keys missing in target",
+            (Category::ExtraInTarget, true) => "key extra in target",
+            (Category::ExtraInTarget, false) => "keys extra in target",
+            (Category::Changed, true) => "changed key",
+            (Category::Changed, false) => "changed keys",
+            (Category::DuplicateKeys, true) => "repeated key",
+            (Category::DuplicateKeys, false) => "repeated keys",
+            (Category::NullKeys, true) => "row with a NULL key",
+            (Category::NullKeys, false) => "rows with a NULL key",
         }
     }
 }
@@ -178,7 +183,7 @@ impl Criteria {
                     threshold: max.threshold(),
                     message: format!(
                         "{amount} {}; at most {} allowed",
-                        category.words(),
+                        category.words(value),
                         max.describe()
                     ),
                 });
@@ -225,8 +230,9 @@ impl Criteria {
                     measured: col.mismatched as f64,
                     threshold: 0.0,
                     message: format!(
-                        "critical column {} differs on {} rows; it must match exactly",
-                        c.column, col.mismatched
+                        "critical column {} differs on {}; it must match exactly",
+                        c.column,
+                        rows(col.mismatched)
                     ),
                 });
             }
@@ -238,8 +244,9 @@ impl Criteria {
                     measured: col.mismatched as f64,
                     threshold: max as f64,
                     message: format!(
-                        "column {} differs on {} rows; at most {max} allowed",
-                        c.column, col.mismatched
+                        "column {} differs on {}; at most {max} allowed",
+                        c.column,
+                        rows(col.mismatched)
                     ),
                 });
             }
@@ -260,6 +267,14 @@ impl Criteria {
             }
         }
         out
+    }
+}
+
+fn rows(n: u64) -> String {
+    if n == 1 {
+        "1 row".into()
+    } else {
+        format!("{n} rows")
     }
 }
 

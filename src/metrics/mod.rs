@@ -177,6 +177,11 @@ pub struct ColumnSummary {
     /// A likely cause when the column differs on (nearly) every row.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// Who owns the column's data, when the job file says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Whether the column's values are masked in every report.
+    pub sensitive: bool,
 }
 
 /// How the stored difference lines relate to all of them.
@@ -328,6 +333,8 @@ impl Summary {
                 normalizers: pair.normalizers.clone(),
                 tolerance: pair.tolerance.clone(),
                 hint: hints::hint(compared, m.columns.mismatched[i], &m.columns.samples[i]),
+                owner: pair.owner.clone(),
+                sensitive: pair.sensitive,
             })
             .collect();
         let total_lines = m.columns.changed_lines

@@ -3,7 +3,11 @@
 //! half-written report never looks complete. Reports never change a result.
 
 mod diffs_csv;
+mod diffs_jsonl;
+mod diffs_parquet;
+mod html;
 mod json;
+mod owners;
 mod plan;
 mod terminal;
 
@@ -11,6 +15,9 @@ use std::io::Write;
 use std::path::Path;
 
 pub use diffs_csv::DiffsCsv;
+pub use diffs_jsonl::DiffsJsonl;
+pub use diffs_parquet::DiffsParquet;
+pub use html::HtmlReport;
 pub use json::JsonSummary;
 pub use plan::write_plan;
 pub use terminal::TerminalSummary;
@@ -26,27 +33,14 @@ pub trait Report {
 
 /// Writes `report` to `path` through a temporary file in the same directory.
 pub fn write_file(report: &dyn Report, outcome: &Outcome, path: &Path) -> Result<()> {
-    let write_error = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    // 0666 before the umask, like any file a command creates (tempfile's default is 0600).
-    let mut file = tempfile::Builder::new()
-        .prefix(".recon-")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .tempfile_in(dir)
-        .map_err(write_error)?;
-    {
-        let mut out = std::io::BufWriter::new(file.as_file_mut());
-        report.write(outcome, &mut out).map_err(write_error)?;
-        out.flush().map_err(write_error)?;
-    }
-    file.persist(path).map_err(|e| write_error(e.error))?;
-    Ok(())
+    let mut bytes = Vec::new();
+    report
+        .write(outcome, &mut bytes)
+        .map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    write_bytes(&bytes, path)
 }
 
 /// Checks before any work that `path` can take a report: its directory exists, and it is
@@ -72,6 +66,120 @@ pub fn check_output(path: &Path, flag: &str, inputs: &[&str]) -> Result<()> {
                 )));
             }
         }
+    }
+    Ok(())
+}
+
+/// The format of the row-level differences file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DiffsFormat {
+    /// `diffs.csv`
+    #[default]
+    Csv,
+    /// `diffs.parquet`
+    Parquet,
+    /// `diffs.jsonl`
+    Jsonl,
+}
+
+impl DiffsFormat {
+    fn file_name(self) -> &'static str {
+        match self {
+            DiffsFormat::Csv => "diffs.csv",
+            DiffsFormat::Parquet => "diffs.parquet",
+            DiffsFormat::Jsonl => "diffs.jsonl",
+        }
+    }
+
+    fn report(self) -> &'static dyn Report {
+        match self {
+            DiffsFormat::Csv => &DiffsCsv,
+            DiffsFormat::Parquet => &DiffsParquet,
+            DiffsFormat::Jsonl => &DiffsJsonl,
+        }
+    }
+}
+
+/// Writes the report directory: the diffs file, `report.html`, `owners/<owner>.md` and
+/// `.html`, and `summary.json` last, each under a temporary name first, so a directory
+/// with a `summary.json` is complete.
+pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> Result<()> {
+    let create = |path: &Path| {
+        std::fs::create_dir_all(path).map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    create(dir)?;
+    // A summary from an earlier run must not make this half-written run look complete.
+    let summary = dir.join("summary.json");
+    if summary.exists() {
+        std::fs::remove_file(&summary).map_err(|source| Error::Write {
+            path: summary.clone(),
+            source,
+        })?;
+    }
+    write_file(format.report(), outcome, &dir.join(format.file_name()))?;
+    write_file(&HtmlReport, outcome, &dir.join("report.html"))?;
+    if !outcome.summary.owners.is_empty() {
+        let owners_dir = dir.join("owners");
+        create(&owners_dir)?;
+        for owner in &outcome.summary.owners {
+            let stem = owners::file_stem(&owner.owner);
+            write_text(
+                &owners::markdown(outcome, owner),
+                &owners_dir.join(format!("{stem}.md")),
+            )?;
+            write_text(
+                &owners::html(outcome, owner),
+                &owners_dir.join(format!("{stem}.html")),
+            )?;
+        }
+    }
+    write_file(&JsonSummary, outcome, &summary)
+}
+
+fn write_text(text: &str, path: &Path) -> Result<()> {
+    write_bytes(text.as_bytes(), path)
+}
+
+fn write_bytes(bytes: &[u8], path: &Path) -> Result<()> {
+    let write_error = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix(".recon-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+        .tempfile_in(dir)
+        .map_err(write_error)?;
+    file.as_file_mut().write_all(bytes).map_err(write_error)?;
+    file.persist(path).map_err(|e| write_error(e.error))?;
+    Ok(())
+}
+
+/// Checks before any work that `dir` can become the report directory.
+pub fn check_report_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Config(format!(
+            "--report-dir {} is a file, not a directory",
+            dir.display()
+        )));
+    }
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.exists() && !parent.is_dir() {
+        return Err(Error::Config(format!(
+            "cannot create --report-dir {}: {} does not exist",
+            dir.display(),
+            parent.display()
+        )));
     }
     Ok(())
 }

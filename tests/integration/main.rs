@@ -4,4 +4,5 @@ mod bad_input;
 mod cli;
 mod mapping;
 mod properties;
+mod reports;
 mod util;

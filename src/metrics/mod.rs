@@ -96,6 +96,9 @@ pub struct Verdict {
     pub breaches: Vec<Breach>,
     /// Whether any criterion was given at all.
     pub criteria_given: bool,
+    /// The overall accuracy threshold in percent, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_accuracy: Option<f64>,
 }
 
 /// One side of the run.
@@ -399,6 +402,7 @@ impl Summary {
                 passed: true,
                 breaches: Vec::new(),
                 criteria_given: criteria.any(),
+                min_accuracy: criteria.min_accuracy.map(|p| p.value()),
             },
             warnings,
             owners,

@@ -111,12 +111,7 @@ fn verdict(h: &mut String, s: &Summary) {
 }
 
 fn accuracy(h: &mut String, s: &Summary) {
-    let threshold = s
-        .verdict
-        .breaches
-        .iter()
-        .find(|b| b.criterion == "min_accuracy")
-        .map(|b| b.threshold);
+    let threshold = s.verdict.min_accuracy;
     let pct = s.accuracy * 100.0;
     let _ = write!(
         h,
@@ -230,7 +225,7 @@ fn columns(h: &mut String, s: &Summary) {
         );
     }
     h.push_str("</svg>");
-    h.push_str("<table><tr><th>column</th><th>types</th><th>compared as</th><th>normalizers</th><th>tolerance</th><th class=\"num\">mismatched</th><th class=\"num\">accuracy</th><th>owner</th><th>hint</th></tr>");
+    h.push_str("<table><tr><th>column</th><th>notes</th><th>compared as</th><th>normalizers</th><th>tolerance</th><th class=\"num\">mismatched</th><th class=\"num\">accuracy</th><th>owner</th><th>hint</th></tr>");
     for c in &s.columns {
         let name = if c.source == c.target {
             escape(&c.source)
@@ -329,12 +324,20 @@ pub(crate) fn samples(
             for v in &line.key {
                 let _ = write!(h, "<td>{}</td>", cell(v.as_deref()));
             }
+            // Only changed values have values; other kinds leave the cells empty.
+            let value = |v: Option<&str>| {
+                if kind == DiffKind::Changed {
+                    cell(v)
+                } else {
+                    v.map(escape).unwrap_or_default()
+                }
+            };
             let _ = write!(
                 h,
                 "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(line.column.as_deref().unwrap_or("")),
-                cell(line.source_value.as_deref()),
-                cell(line.target_value.as_deref()),
+                value(line.source_value.as_deref()),
+                value(line.target_value.as_deref()),
                 escape(line.note.as_deref().unwrap_or("")),
                 escape(line.owner.as_deref().unwrap_or(""))
             );

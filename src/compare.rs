@@ -59,7 +59,8 @@ pub struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, other: &Counts) {
+    /// Adds another set of counts.
+    pub fn add(&mut self, other: &Counts) {
         self.matched += other.matched;
         self.changed += other.changed;
         self.missing_in_target += other.missing_in_target;

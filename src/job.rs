@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -56,6 +56,8 @@ pub struct EngineOptions {
     pub spill_dir: PathBuf,
     /// Difference lines kept for reports.
     pub max_diff_rows: u64,
+    /// Stop as soon as a criterion can no longer be met; counts are then lower bounds.
+    pub fail_fast: bool,
 }
 
 impl Default for EngineOptions {
@@ -66,6 +68,7 @@ impl Default for EngineOptions {
             memory_limit: 768 << 20,
             spill_dir: std::env::temp_dir(),
             max_diff_rows: 10_000,
+            fail_fast: false,
         }
     }
 }
@@ -197,20 +200,41 @@ impl Job {
         phase_ms.scan = lap(&mut phase);
 
         observer.phase("comparing partitions");
+        let rows = tallies.each_ref().map(|t| t.rows.load(Ordering::Relaxed));
+        let null_key_rows = tallies
+            .each_ref()
+            .map(|t| t.null_keys.load(Ordering::Relaxed));
+        // With --fail-fast, a criterion already lost after the scan (row counts) stops
+        // the run before any join; during the join, partial counts are checked as they
+        // grow. Either way the counts reported are lower bounds.
+        let stopped = AtomicBool::new(
+            self.engine.fail_fast && self.criteria.lost_after_scan(rows, null_key_rows),
+        );
+        let running = Mutex::new(crate::compare::Counts::default());
         let sample_limit = self.engine.max_diff_rows as usize;
         let comparison = (0..partitions)
             .into_par_iter()
             .map(|p| -> Result<Comparison> {
                 let mut c = Comparison::new(sample_limit);
+                if stopped.load(Ordering::Relaxed) {
+                    return Ok(c);
+                }
                 c.add_partition(stores[0].take(p)?, stores[1].take(p)?);
+                if self.engine.fail_fast {
+                    let mut total = running.lock().expect("running counts lock");
+                    total.add(&c.counts);
+                    if self.criteria.lost_during_join(&total, rows) {
+                        stopped.store(true, Ordering::Relaxed);
+                    }
+                }
                 Ok(c)
             })
             .try_reduce(|| Comparison::new(sample_limit), |a, b| Ok(a.merge(b)))?;
+        let complete = !stopped.load(Ordering::Relaxed);
         phase_ms.compare = lap(&mut phase);
 
         observer.phase("reading differing rows");
         let counts = comparison.counts;
-        let rows = tallies.each_ref().map(|t| t.rows.load(Ordering::Relaxed));
         let unparseable_keys = tallies
             .each_ref()
             .map(|t| t.unparseable_keys.load(Ordering::Relaxed));
@@ -247,6 +271,7 @@ impl Job {
                 null_keys,
                 unparseable_keys,
                 table_owner: self.owner.as_deref(),
+                complete,
                 counts,
                 columns: &drilled.columns,
                 kept_lines: drilled.lines.len() as u64,

@@ -89,6 +89,11 @@ pub struct DiffArgs {
     #[arg(long, value_name = "LIMIT")]
     pub max_extra: Option<String>,
 
+    /// Stop as soon as a criterion can no longer be met (exit 1; counts are then lower
+    /// bounds). Without it, counts are always complete.
+    #[arg(long)]
+    pub fail_fast: bool,
+
     /// Fail (exit 1) when either side has fewer rows (catches an empty or truncated side).
     #[arg(long, value_name = "N")]
     pub min_rows: Option<u64>,

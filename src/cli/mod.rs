@@ -162,6 +162,7 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
         partitions: args.partitions,
         threads: args.threads,
         max_diff_rows: args.max_diff_rows.or(file.max_diff_rows).unwrap_or(10_000),
+        fail_fast: args.fail_fast,
         ..EngineOptions::default()
     };
     if let Some(limit) = &args.memory_limit {

@@ -136,6 +136,46 @@ impl Criteria {
             || !self.columns.is_empty()
     }
 
+    /// Whether a criterion on row counts is already breached when the scan is over.
+    pub fn lost_after_scan(&self, rows: [u64; 2], null_keys: [u64; 2]) -> bool {
+        let min_rows = self
+            .min_rows
+            .is_some_and(|min| rows.iter().any(|r| *r < min));
+        let drift = self
+            .max_row_drift
+            .is_some_and(|max| !max.allows(rows[0].abs_diff(rows[1]), rows[0]));
+        let nulls = self.limits.iter().any(|(c, max)| {
+            *c == Category::NullKeys && !max.allows(null_keys[0] + null_keys[1], rows[0] + rows[1])
+        });
+        min_rows || drift || nulls
+    }
+
+    /// Whether partial join counts (lower bounds) already make a criterion impossible,
+    /// whatever the rest of the join finds. The key union is at most the rows read.
+    pub fn lost_during_join(&self, partial: &crate::compare::Counts, rows: [u64; 2]) -> bool {
+        let most_keys = rows[0] + rows[1];
+        let over = |value: u64, max: &Amount| match max {
+            Amount::Count(n) => value > *n,
+            // Even over the largest possible union the share is too high.
+            Amount::Rate(rate) => !rate.is_at_least(value, most_keys),
+        };
+        let limits = self.limits.iter().any(|(category, max)| match category {
+            Category::MissingInTarget => over(partial.missing_in_target, max),
+            Category::ExtraInTarget => over(partial.extra_in_target, max),
+            Category::Changed => over(partial.changed, max),
+            Category::DuplicateKeys => over(partial.keys_with_duplicates, max),
+            Category::NullKeys => false,
+        });
+        let unmatched = partial.changed
+            + partial.missing_in_target
+            + partial.extra_in_target
+            + partial.keys_with_duplicates;
+        let accuracy = self
+            .min_accuracy
+            .is_some_and(|min| !min.is_met_by(most_keys.saturating_sub(unmatched), most_keys));
+        limits || accuracy
+    }
+
     /// Every breached criterion of a summary, in a fixed order.
     pub fn breaches(&self, s: &Summary) -> Vec<Breach> {
         let mut out = Vec::new();

@@ -274,6 +274,9 @@ pub struct Summary {
     pub run: RunInfo,
     /// Pass or fail.
     pub verdict: Verdict,
+    /// False when --fail-fast stopped the run as soon as a criterion was lost: every
+    /// count is then a lower bound.
+    pub complete: bool,
     /// Things a reader of the result should not miss (e.g. rows outside the accuracy).
     pub warnings: Vec<String>,
     /// What each owner named in the job file is answerable for.
@@ -297,6 +300,8 @@ pub struct Measurements<'a> {
     pub unparseable_keys: [u64; 2],
     /// The table's owner.
     pub table_owner: Option<&'a str>,
+    /// False when --fail-fast stopped the join early.
+    pub complete: bool,
     /// Comparison counts.
     pub counts: Counts,
     /// Drill-down counts.
@@ -347,6 +352,11 @@ impl Summary {
             + m.null_keys[0]
             + m.null_keys[1];
         let mut warnings = Vec::new();
+        if !m.complete {
+            warnings.push(
+                "stopped early (--fail-fast) once a criterion could no longer be met: every count is a lower bound".into(),
+            );
+        }
         if m.null_keys.iter().any(|n| *n > 0) {
             warnings.push(format!(
                 "{} source and {} target rows have a NULL key: they are outside the key union and the accuracy",
@@ -404,6 +414,7 @@ impl Summary {
                 criteria_given: criteria.any(),
                 min_accuracy: criteria.min_accuracy.map(|p| p.value()),
             },
+            complete: m.complete,
             warnings,
             owners,
             elapsed_ms: m.elapsed_ms,

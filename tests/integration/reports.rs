@@ -294,3 +294,66 @@ fn bad_criteria_and_unwritable_report_dirs() {
         .code(2)
         .stderr(predicate::str::contains("does not exist"));
 }
+
+#[test]
+fn fail_fast_stops_once_a_criterion_is_lost_and_says_counts_are_lower_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, t) = (dir.path().join("s.csv"), dir.path().join("t.csv"));
+    let mut text = String::from("id,v\n");
+    for i in 0..2000 {
+        text.push_str(&format!("{i},x\n"));
+    }
+    std::fs::write(&s, &text).unwrap();
+    std::fs::write(&t, "id,v\n").unwrap();
+    let summary = dir.path().join("j.json");
+    let run = |extra: &[&str]| {
+        recon()
+            .args(["diff", "--source"])
+            .arg(&s)
+            .arg("--target")
+            .arg(&t)
+            .args([
+                "--key",
+                "id",
+                "--max-missing",
+                "0",
+                "--threads",
+                "1",
+                "--partitions",
+                "64",
+                "--json",
+            ])
+            .arg(&summary)
+            .args(extra)
+            .assert()
+    };
+    run(&["--fail-fast"])
+        .code(1)
+        .stdout(predicate::str::contains("every count is a lower bound"));
+    let early = json(&summary);
+    assert_eq!(early["complete"], false);
+    let missing = early["missing_in_target"].as_u64().unwrap();
+    assert!((1..2000).contains(&missing), "{missing}");
+    run(&[]).code(1);
+    let full = json(&summary);
+    assert_eq!(full["complete"], true);
+    assert_eq!(full["missing_in_target"], 2000);
+
+    // A row-count criterion is lost after the scan: no join at all.
+    recon()
+        .args(["diff", "--source"])
+        .arg(&t)
+        .arg("--target")
+        .arg(&s)
+        .args(["--key", "id", "--min-rows", "1", "--fail-fast", "--json"])
+        .arg(&summary)
+        .assert()
+        .code(1);
+    let s = json(&summary);
+    assert_eq!(s["complete"], false);
+    assert_eq!(s["extra_in_target"], 0);
+    assert_eq!(
+        s["verdict"]["breaches"][0]["message"],
+        "the source has 0 rows; at least 1 required"
+    );
+}

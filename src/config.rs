@@ -66,7 +66,7 @@ struct RawJob {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a text or a list of texts")]
 enum OneOrMany {
     One(String),
     Many(Vec<String>),
@@ -129,7 +129,10 @@ struct RawColumn {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table like { abs = 0.5 } or { rel = 0.001 }"
+)]
 struct RawTolerance {
     abs: Option<toml::Value>,
     rel: Option<f64>,
@@ -289,7 +292,8 @@ fn scalar_text(value: &toml::Value) -> String {
         toml::Value::String(s) => s.clone(),
         toml::Value::Integer(i) => i.to_string(),
         toml::Value::Float(f) => f.to_string(),
-        other => format!("{other:?}"),
+        toml::Value::Boolean(b) => b.to_string(),
+        other => other.type_str().to_string(),
     }
 }
 
@@ -353,8 +357,7 @@ fn mapping(c: RawColumn) -> std::result::Result<ColumnMapping, String> {
             list.push(Step::Timezone(timezone(zone)?));
         }
         if let Some(scale) = &scales[i] {
-            let (m, s) = decimal(scale, "scale")?;
-            list.push(Step::Scale(m, s));
+            list.push(scale_step(scale)?);
         }
         if let Some(p) = &precision {
             list.push(p.clone());
@@ -368,8 +371,8 @@ fn mapping(c: RawColumn) -> std::result::Result<ColumnMapping, String> {
                 .as_ref()
                 .map(|v| decimal(v, "tolerance abs"))
                 .transpose()?;
-            if abs.is_some_and(|(m, _)| m < 0) || t.rel.is_some_and(|r| r.is_nan() || r < 0.0) {
-                return Err("a tolerance must not be negative".into());
+            if abs.is_some_and(|(m, _)| m < 0) || t.rel.is_some_and(|r| !r.is_finite() || r < 0.0) {
+                return Err("a tolerance must be a finite number of at least 0".into());
             }
             if abs.is_none() && t.rel.is_none() {
                 return Err("a tolerance needs abs, rel or both".into());
@@ -388,6 +391,16 @@ fn mapping(c: RawColumn) -> std::result::Result<ColumnMapping, String> {
     })
 }
 
+fn scale_step(value: &toml::Value) -> std::result::Result<Step, String> {
+    let (m, s) = decimal(value, "scale")?;
+    if m == 0 {
+        return Err(
+            "a scale of 0 would make every number equal; use a factor like 100 or 0.01".into(),
+        );
+    }
+    Ok(Step::Scale(m, s))
+}
+
 fn timezone(zone: &str) -> std::result::Result<chrono_tz::Tz, String> {
     zone.parse().map_err(|_| {
         format!(
@@ -401,6 +414,9 @@ fn format_step(formats: &OneOrMany) -> std::result::Result<Step, String> {
         OneOrMany::One(f) => vec![f.clone()],
         OneOrMany::Many(v) => v.clone(),
     };
+    if list.is_empty() {
+        return Err("a timestamp format list is empty; give at least one format".into());
+    }
     for f in &list {
         if !valid_timestamp_format(f) {
             return Err(format!(
@@ -480,10 +496,7 @@ fn step(value: &toml::Value) -> std::result::Result<Step, String> {
                             .collect::<std::result::Result<_, String>>()?,
                     )
                 }
-                "scale" => {
-                    let (m, s) = decimal(arg, "scale")?;
-                    Step::Scale(m, s)
-                }
+                "scale" => scale_step(arg)?,
                 "round" => Step::Round(
                     arg.as_integer()
                         .and_then(|i| u8::try_from(i).ok())
@@ -509,6 +522,11 @@ fn step(value: &toml::Value) -> std::result::Result<Step, String> {
                     let table = arg
                         .as_table()
                         .ok_or("`bool` takes { true = [...], false = [...] }")?;
+                    if let Some(other) = table.keys().find(|k| *k != "true" && *k != "false") {
+                        return Err(format!(
+                            "`bool` takes only `true` and `false` lists, not `{other}`"
+                        ));
+                    }
                     let get = |k: &str| {
                         table
                             .get(k)
@@ -516,10 +534,13 @@ fn step(value: &toml::Value) -> std::result::Result<Step, String> {
                             .transpose()
                             .map(Option::unwrap_or_default)
                     };
-                    Step::Bool {
-                        truthy: get("true")?,
-                        falsy: get("false")?,
+                    let (truthy, falsy) = (get("true")?, get("false")?);
+                    if truthy.is_empty() || falsy.is_empty() {
+                        return Err(
+                            "`bool` needs at least one spelling for true and one for false".into(),
+                        );
                     }
+                    Step::Bool { truthy, falsy }
                 }
                 other => return Err(unknown(other)),
             })
@@ -632,7 +653,7 @@ mod tests {
             ),
             ("source_format = \"%Y-%Q\"", "invalid timestamp format"),
             ("type = \"number\"", "unknown type \"number\""),
-            ("tolerance = { abs = -1 }", "must not be negative"),
+            ("tolerance = { abs = -1 }", "finite number of at least 0"),
             ("precision = \"ns\"", "precision \"ns\" must be s, ms or us"),
             ("colour = 1", "unknown field `colour`"),
         ];

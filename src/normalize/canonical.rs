@@ -27,6 +27,9 @@ const TAG_DATE: u8 = 5;
 const TAG_TIMESTAMP: u8 = 6;
 const TAG_BYTES: u8 = 7;
 const TAG_UNPARSEABLE: u8 = 0xFF;
+/// Unparseable values of the target: a tag of their own, so the same unreadable text on
+/// both sides never compares equal (a value that cannot be read is always a mismatch).
+const TAG_UNPARSEABLE_TARGET: u8 = 0xFE;
 
 /// What encoding one value produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +53,8 @@ pub struct ValueEncoder {
     compare_as: CompareAs,
     /// The pair's mapping and this side's index, for mapped columns.
     mapping: Option<(Arc<Mapped>, usize)>,
+    /// 0 for the source, 1 for the target.
+    side: usize,
 }
 
 enum Values {
@@ -157,12 +162,14 @@ impl ValueEncoder {
             nulls: array.logical_nulls(),
             compare_as,
             mapping: None,
+            side: 0,
         }
     }
 
     /// Runs values of side `side` (0 source, 1 target) through a mapped pair's steps.
     pub fn with_mapping(mut self, mapped: Option<&Arc<Mapped>>, side: usize) -> Self {
         self.mapping = mapped.map(|m| (m.clone(), side));
+        self.side = side;
         self
     }
 
@@ -323,6 +330,16 @@ impl ValueEncoder {
     /// Appends the canonical encoding of row `row` to `out`.
     #[inline]
     pub fn encode(&self, row: usize, out: &mut Vec<u8>) -> Encoded {
+        let start = out.len();
+        let encoded = self.encode_any_side(row, out);
+        if encoded == Encoded::Unparseable && self.side == 1 {
+            out[start] = TAG_UNPARSEABLE_TARGET;
+        }
+        encoded
+    }
+
+    #[inline]
+    fn encode_any_side(&self, row: usize, out: &mut Vec<u8>) -> Encoded {
         if self.mapping.is_some() {
             return encode_value(&self.value(row), self.compare_as, out);
         }
@@ -383,6 +400,17 @@ impl ValueEncoder {
     /// values give equal slots; NULL leaves the slot zero, and every value's tag is not.
     /// Column at a time, so each loop is specialised to one type.
     pub fn fill_slots(&self, rows: &mut [u8], stride: usize, offset: usize) {
+        self.fill_slots_any_side(rows, stride, offset);
+        if self.side == 1 {
+            for row in rows.chunks_exact_mut(stride) {
+                if row[offset] == TAG_UNPARSEABLE {
+                    row[offset] = TAG_UNPARSEABLE_TARGET;
+                }
+            }
+        }
+    }
+
+    fn fill_slots_any_side(&self, rows: &mut [u8], stride: usize, offset: usize) {
         let slots = rows
             .chunks_exact_mut(stride)
             .map(|row| &mut row[offset..offset + SLOT]);
@@ -1092,7 +1120,7 @@ mod tests {
                 CompareAs::Number,
                 Mapped {
                     steps: [vec![Step::Scale(100, 0)], vec![]],
-                    post: vec![Step::Round(2), Step::Precision(12)],
+                    post: vec![Step::Round(2), Step::Precision(12, 2)],
                     tolerance: Some(Tolerance {
                         abs: Some((5, 1)),
                         rel: None,

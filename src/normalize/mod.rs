@@ -708,7 +708,7 @@ fn pair(
     }
     let post = match m.declared {
         Some(Declared::Decimal { precision, scale }) => {
-            vec![Step::Round(scale), Step::Precision(precision)]
+            vec![Step::Round(scale), Step::Precision(precision, scale)]
         }
         Some(Declared::Int) => vec![Step::Integral],
         _ => Vec::new(),

@@ -131,9 +131,9 @@ pub enum Step {
     Round(u8),
     /// A number with a fractional part is unparseable (the check of a declared `int`).
     Integral,
-    /// A number with more significant digits than this is unparseable (the check of a
-    /// declared `decimal(p,s)`, after rounding to `s`).
-    Precision(u8),
+    /// A number that needs more than `p` digits at `s` decimal places is unparseable (the
+    /// check of a declared `decimal(p,s)`, after rounding to `s`).
+    Precision(u8, u8),
 }
 
 /// What a step reads.
@@ -172,7 +172,9 @@ impl Step {
             Step::Timezone(_) | Step::Truncate(_) | Step::RoundTime(_) | Step::Date => {
                 Input::Timestamp
             }
-            Step::Scale(..) | Step::Round(_) | Step::Integral | Step::Precision(_) => Input::Number,
+            Step::Scale(..) | Step::Round(_) | Step::Integral | Step::Precision(..) => {
+                Input::Number
+            }
             _ => Input::Text,
         }
     }
@@ -206,11 +208,13 @@ impl Step {
                     None
                 }
             }
-            Step::Precision(p) => {
-                if m.unsigned_abs() < pow10(u32::from(*p)).unwrap_or(u128::MAX) {
-                    Some((m, s))
-                } else {
-                    None
+            Step::Precision(p, places) => {
+                // Digits at the declared scale: |m| × 10^(places − s) < 10^p.
+                let widen = u32::from(*places).saturating_sub(s.max(0) as u32);
+                let at_scale = pow10(widen).and_then(|w| m.unsigned_abs().checked_mul(w));
+                match (at_scale, pow10(u32::from(*p))) {
+                    (Some(v), Some(limit)) if v < limit => Some((m, s)),
+                    _ => None,
                 }
             }
             _ => Some((m, s)),
@@ -221,7 +225,7 @@ impl Step {
     pub fn is_number_step(&self) -> bool {
         matches!(
             self,
-            Step::Scale(..) | Step::Round(_) | Step::Integral | Step::Precision(_)
+            Step::Scale(..) | Step::Round(_) | Step::Integral | Step::Precision(..)
         )
     }
 
@@ -469,7 +473,7 @@ impl fmt::Display for Step {
             Step::Scale(m, s) => write!(f, "scale x{}", super::canonical::format_decimal(*m, *s)),
             Step::Round(p) => write!(f, "round to {p} decimals"),
             Step::Integral => f.write_str("whole numbers only"),
-            Step::Precision(p) => write!(f, "at most {p} digits"),
+            Step::Precision(p, places) => write!(f, "fits decimal({p},{places})"),
         }
     }
 }
@@ -488,19 +492,24 @@ impl Tolerance {
     /// Whether `a` and `b` are equal within the tolerance. NULL equals only NULL.
     pub fn equal(&self, a: &Value<'_>, b: &Value<'_>) -> bool {
         match (a, b) {
+            // A value that cannot be read is never equal to anything.
+            (Value::Unparseable(_), _) | (_, Value::Unparseable(_)) => false,
             (Value::Null, Value::Null) => true,
             (Value::Number(am, as_), Value::Number(bm, bs)) => {
-                if let Some((tm, ts)) = self.abs
-                    && let Some(within) = exact_within(*am, *as_, *bm, *bs, tm, ts)
-                {
-                    if within {
-                        return true;
+                let abs = self
+                    .abs
+                    .map(|(tm, ts)| exact_within(*am, *as_, *bm, *bs, tm, ts));
+                let rel = self
+                    .rel
+                    .map(|rel| exact_rel_within(*am, *as_, *bm, *bs, rel));
+                match (abs, rel) {
+                    // Both bounds decided exactly (or absent).
+                    (None | Some(Some(_)), None | Some(Some(_))) => {
+                        abs.flatten().unwrap_or(false) || rel.flatten().unwrap_or(false)
                     }
-                    return self.rel.is_some_and(|rel| {
-                        float_rel_within(to_f64(*am, *as_), to_f64(*bm, *bs), rel)
-                    });
+                    // Too large for exact arithmetic: floats.
+                    _ => self.float_equal(to_f64(*am, *as_), to_f64(*bm, *bs)),
                 }
-                self.float_equal(to_f64(*am, *as_), to_f64(*bm, *bs))
             }
             _ => match (as_float(a), as_float(b)) {
                 (Some(x), Some(y)) => self.float_equal(x, y),
@@ -590,6 +599,21 @@ fn rescale(m: i128, from: i8, to: i8) -> Option<i128> {
     }
 }
 
+/// |a − b| ≤ rel × max(|a|, |b|) in exact decimal arithmetic (rel read from its shortest
+/// decimal form); `None` when it does not fit in i128.
+fn exact_rel_within(am: i128, as_: i8, bm: i128, bs: i8, rel: f64) -> Option<bool> {
+    let (rm, rs) = super::text::parse_decimal(format!("{rel}").as_bytes())?;
+    let scale = as_.max(bs);
+    let a = rescale(am, as_, scale)?;
+    let b = rescale(bm, bs, scale)?;
+    let diff = a.checked_sub(b)?.checked_abs()?;
+    let largest = a.checked_abs()?.max(b.checked_abs()?);
+    // diff ≤ (rm / 10^rs) × largest  ⇔  diff × 10^rs ≤ rm × largest
+    let lhs = diff.checked_mul(i128::try_from(pow10(rs.max(0) as u32)?).ok()?)?;
+    let rhs = rm.checked_mul(largest)?;
+    Some(lhs <= rhs)
+}
+
 /// |a − b| ≤ t in exact decimal arithmetic; `None` when it does not fit in i128.
 fn exact_within(am: i128, as_: i8, bm: i128, bs: i8, tm: i128, ts: i8) -> Option<bool> {
     let scale = as_.max(bs).max(ts);
@@ -610,7 +634,8 @@ pub fn round_decimal(m: i128, s: i8, places: i8) -> (i128, i8) {
     };
     let quotient = m / divisor;
     let remainder = (m % divisor).abs();
-    let rounded = if remainder * 2 >= divisor {
+    // At least half: remainder ≥ divisor − remainder (no overflow, unlike remainder * 2).
+    let rounded = if remainder >= divisor - remainder {
         quotient + m.signum()
     } else {
         quotient
@@ -686,7 +711,10 @@ fn canonical_uuid(text: &str) -> Option<String> {
         .strip_prefix('{')
         .and_then(|x| x.strip_suffix('}'))
         .unwrap_or(t);
-    let t = t.strip_prefix("urn:uuid:").unwrap_or(t);
+    let t = match t.get(..9) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("urn:uuid:") => &t[9..],
+        _ => t,
+    };
     let hex: String = t.chars().filter(|c| *c != '-').collect();
     if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
@@ -722,7 +750,9 @@ fn parse_with_format(text: &str, format: &str) -> Option<(i64, u32, bool)> {
 /// Whether a strftime format is one chrono understands.
 pub fn valid_timestamp_format(format: &str) -> bool {
     use chrono::format::{Item, StrftimeItems};
-    !StrftimeItems::new(format).any(|item| matches!(item, Item::Error))
+    // %Z (a zone abbreviation like CET) cannot be resolved to an offset: it would be
+    // read and ignored. Use %z, or a timezone normalizer.
+    !format.contains("%Z") && !StrftimeItems::new(format).any(|item| matches!(item, Item::Error))
 }
 
 /// The UTC seconds of a wall-clock time in `tz`; the earlier instant when the wall clock
@@ -994,17 +1024,37 @@ mod tests {
             Value::Number(-7, 0)
         );
         assert_eq!(
-            Step::Precision(3).apply(Value::Number(-999, 2)),
+            Step::Precision(3, 2).apply(Value::Number(-999, 2)),
             Value::Number(-999, 2)
         );
         assert!(matches!(
-            Step::Precision(3).apply(Value::Number(1000, 2)),
+            Step::Precision(3, 2).apply(Value::Number(1000, 2)),
             Value::Unparseable(_)
         ));
         assert_eq!(
-            Step::Precision(1).apply(Value::Number(0, 0)),
+            Step::Precision(1, 0).apply(Value::Number(0, 0)),
             Value::Number(0, 0)
         );
+    }
+
+    #[test]
+    fn declared_precision_counts_digits_at_the_declared_scale() {
+        // decimal(4,2) holds 99.99 at most: 100 (scale 0) and 9999 do not fit.
+        let fits = |m, s| {
+            !matches!(
+                Step::Precision(4, 2).apply(Value::Number(m, s)),
+                Value::Unparseable(_)
+            )
+        };
+        assert!(!fits(100, 0));
+        assert!(!fits(9999, 0));
+        assert!(fits(9999, 2));
+        assert!(fits(-9999, 2));
+        assert!(fits(995, 1));
+        // Rounding near the top of i128 does not overflow.
+        let huge = Value::Number(99_999_999_999_999_999_999_999_999_999_999_999_999, 38);
+        assert_eq!(Step::Round(0).apply(huge), Value::Number(1, 0));
+        assert!(!valid_timestamp_format("%Y-%m-%d %H:%M:%S %Z"));
     }
 
     #[test]
@@ -1021,6 +1071,18 @@ mod tests {
             abs: None,
             rel: Some(0.01),
         };
+        // Exactly on the relative bound, in decimals: equal (floats would say otherwise).
+        for (a, b) in [(99, 100), (198, 200), (693, 700)] {
+            assert!(
+                r.equal(&Value::Number(a, 2), &Value::Number(b, 2)),
+                "{a} {b}"
+            );
+        }
+        assert!(!r.equal(&Value::Number(98, 2), &Value::Number(100, 2)));
+        assert!(!r.equal(
+            &Value::Unparseable(Cow::Borrowed("x")),
+            &Value::Unparseable(Cow::Borrowed("x"))
+        ));
         assert!(r.equal(&Value::Float(100.0), &Value::Float(101.0)));
         assert!(!r.equal(&Value::Float(100.0), &Value::Float(101.5)));
     }

@@ -356,3 +356,58 @@ fn relative_tolerance_is_inclusive() {
     .map(|(a, b)| (a.to_string(), b.to_string()));
     assert_eq!(with_tolerance(&pairs, "rel = 0.01"), (1, 3));
 }
+
+#[test]
+fn the_same_unreadable_value_on_both_sides_is_still_a_mismatch() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("s.csv");
+    std::fs::write(
+        &s,
+        "id,qty,ts\n1,1.5,not a time\n2,7,2024-01-05T10:00:00Z\n",
+    )
+    .unwrap();
+    let job = dir.path().join("job.toml");
+    std::fs::write(
+        &job,
+        "key = \"id\"\n[source]\nuri = \"s.csv\"\n[target]\nuri = \"s.csv\"\n[[columns]]\nsource = \"qty\"\ntype = \"int\"\n[[columns]]\nsource = \"ts\"\nprecision = \"s\"\n",
+    )
+    .unwrap();
+    let summary = dir.path().join("j.json");
+    config(&job).arg("--json").arg(&summary).assert().code(0);
+    let s = json(&summary);
+    assert_eq!(s["matched"], 1);
+    assert_eq!(s["changed"], 1);
+    for column in s["columns"].as_array().unwrap() {
+        assert_eq!(column["mismatched"], 1, "{column}");
+        assert_eq!(
+            column["unparseable"],
+            serde_json::json!({"source": 1, "target": 1})
+        );
+    }
+}
+
+#[test]
+fn nonsense_options_are_refused() {
+    for (body, expected) in [
+        (
+            "[[columns]]\nsource = \"balance\"\ntarget = \"balance_cents\"\nsource_scale = 0\n",
+            "a scale of 0",
+        ),
+        (
+            "[[columns]]\nsource = \"newsletter\"\nsource_normalize = [{ bool = { true = [\"Y\"], flase = [\"N\"] } }]\n",
+            "not `flase`",
+        ),
+        (
+            "[[columns]]\nsource = \"signup_ts\"\ntarget = \"signed_up_at\"\nsource_format = \"%Y-%m-%d %H:%M:%S %Z\"\n",
+            "invalid timestamp format",
+        ),
+        (
+            "[[columns]]\nsource = \"balance\"\ntarget = \"balance_cents\"\ntolerance = \"x\"\n",
+            "a table like { abs = 0.5 }",
+        ),
+    ] {
+        bad_job(body)
+            .code(2)
+            .stderr(predicate::str::contains(expected));
+    }
+}

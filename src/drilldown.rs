@@ -302,7 +302,16 @@ fn drill_changed(
                 differing += 1;
                 // Hints quote values, so sensitive columns give no samples.
                 if !column.sensitive && counts.samples[c].len() < HINT_SAMPLES {
-                    counts.samples[c].push((le.display(rows[0]), re.display(rows[1])));
+                    // Hints look at values after the normalizers already in force.
+                    let sample = if le.is_mapped() {
+                        (
+                            display_value(&le.value(rows[0])),
+                            display_value(&re.value(rows[1])),
+                        )
+                    } else {
+                        (le.display(rows[0]), re.display(rows[1]))
+                    };
+                    counts.samples[c].push(sample);
                 }
                 counts.mismatched[c] += 1;
                 counts.changed_lines += 1;

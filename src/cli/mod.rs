@@ -117,7 +117,8 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
                 name: &str|
      -> Result<(String, Option<String>)> {
         match (flag, file_side) {
-            (Some(uri), fs) => Ok((uri.clone(), fs.as_ref().and_then(|f| f.delimiter.clone()))),
+            // A location from the flags brings no options from the job file's side.
+            (Some(uri), _) => Ok((uri.clone(), None)),
             (None, Some(fs)) => Ok((fs.uri.clone(), fs.delimiter.clone())),
             (None, None) => Err(Error::Config(format!(
                 "no {name} given: pass --{name} PATH or set [{name}] uri = \"...\" in a job file (--config)"

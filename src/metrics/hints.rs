@@ -48,9 +48,16 @@ pub fn hint(compared: u64, mismatched: u64, samples: &[Pair]) -> Option<String> 
             "target values are {factor} times the source values — add source_scale = {factor}?"
         ));
     }
-    if let Some(hours) = common_shift_hours(samples) {
+    if let Some(seconds) = common_shift(samples) {
+        let sign = if seconds < 0 { "-" } else { "+" };
+        let (h, m) = (seconds.abs() / 3600, seconds.abs() % 3600 / 60);
+        let shift = if m == 0 {
+            format!("{sign}{h} h")
+        } else {
+            format!("{sign}{h} h {m} min")
+        };
         return Some(format!(
-            "target timestamps are {hours:+} h from the source's — a time zone shift? set source_timezone (or target_timezone)"
+            "target timestamps are {shift} from the source's — a time zone shift? set source_timezone (or target_timezone)"
         ));
     }
     if fits(&|a, b| {
@@ -158,7 +165,8 @@ fn common_factor(samples: &[Pair]) -> Option<String> {
     None
 }
 
-fn common_shift_hours(samples: &[Pair]) -> Option<i64> {
+/// A constant shift in whole quarter hours (time zones), in seconds.
+fn common_shift(samples: &[Pair]) -> Option<i64> {
     let shifts: Vec<i64> = samples
         .iter()
         .filter_map(|(a, b)| {
@@ -169,8 +177,7 @@ fn common_shift_hours(samples: &[Pair]) -> Option<i64> {
         .collect();
     let first = *shifts.first()?;
     let same = shifts.iter().filter(|s| **s == first).count();
-    (first != 0 && first % 1800 == 0 && same as f64 >= FITS * samples.len() as f64)
-        .then_some(first / 3600)
+    (first != 0 && first % 900 == 0 && same as f64 >= FITS * samples.len() as f64).then_some(first)
 }
 
 #[cfg(test)]
@@ -195,6 +202,13 @@ mod tests {
                 ("2024-02-01T10:30:00", "2024-02-01T15:30:00Z")
             ])
             .contains("+5 h")
+        );
+        assert!(
+            h(&[
+                ("2024-01-01T09:00:00Z", "2024-01-01T14:30:00Z"),
+                ("2024-02-01T10:30:00Z", "2024-02-01T16:00:00Z")
+            ])
+            .contains("+5 h 30 min")
         );
         assert!(
             h(&[

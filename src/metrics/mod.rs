@@ -128,6 +128,21 @@ impl From<[u64; 2]> for PerSide {
     }
 }
 
+/// A key column pair and how its values were read.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct KeyColumn {
+    /// Source column name.
+    pub source: String,
+    /// Target column name.
+    pub target: String,
+    /// The type both sides' keys are compared as.
+    pub compare_as: CompareAs,
+    /// Normalizers applied to each side's key, in order.
+    pub normalizers: SideLists,
+    /// How values are read to make them comparable.
+    pub notes: Vec<String>,
+}
+
 /// What one owner is answerable for: the table's owner gets the rows (missing, extra,
 /// repeated and NULL keys) and the columns without an owner of their own.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -238,6 +253,8 @@ pub struct Summary {
     pub target: SideSummary,
     /// Key columns (source names).
     pub key: Vec<String>,
+    /// How each key column was paired and read.
+    pub key_columns: Vec<KeyColumn>,
     /// Distinct non-NULL keys on either side.
     pub keys_in_union: u64,
     /// Keys once on each side with equal rows.
@@ -386,6 +403,18 @@ impl Summary {
                 rows: m.rows[1],
             },
             key: m.plan.keys.iter().map(|k| k.source.clone()).collect(),
+            key_columns: m
+                .plan
+                .keys
+                .iter()
+                .map(|k| KeyColumn {
+                    source: k.source.clone(),
+                    target: k.target.clone(),
+                    compare_as: k.compare_as,
+                    normalizers: k.normalizers.clone(),
+                    notes: k.notes.clone(),
+                })
+                .collect(),
             keys_in_union: union,
             matched: counts.matched,
             changed: counts.changed,

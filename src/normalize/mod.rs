@@ -292,6 +292,25 @@ impl Plan {
             mapped.push((s, t, m));
         }
         let mapping_of = |s: usize| mapped.iter().find(|(ms, _, _)| *ms == s);
+        // A mapping onto a key's target column from another source column would take
+        // that column away from the key.
+        for name in &selection.key {
+            if let Ok(Some(s)) = lookup(source, name) {
+                let key_target = match mapping_of(s) {
+                    Some((_, t, _)) => Some(*t),
+                    None => lookup(target, name).ok().flatten(),
+                };
+                if let Some((_, _, m)) = mapped
+                    .iter()
+                    .find(|(ms, mt, _)| *ms != s && Some(*mt) == key_target)
+                {
+                    return Err(Error::Config(format!(
+                        "mapping {:?} → {:?} points at the target column of key {name:?}; map another column",
+                        m.source, m.target
+                    )));
+                }
+            }
+        }
 
         let mut keys: Vec<ColumnPair> = Vec::new();
         for name in &selection.key {
@@ -713,6 +732,17 @@ fn pair(
         Some(Declared::Int) => vec![Step::Integral],
         _ => Vec::new(),
     };
+    let mut notes = notes;
+    for (side, start, end) in [(Side::Source, sk, after[0]), (Side::Target, tk, after[1])] {
+        if start == Kind::Text && compare_as != CompareAs::Text && compare_as != CompareAs::Binary {
+            let how = if end == Kind::Text {
+                "after its normalizers"
+            } else {
+                "by its normalizers"
+            };
+            notes.push(format!("{side} text read as {compare_as} {how}"));
+        }
+    }
     pair.compare_as = compare_as;
     pair.notes = notes;
     pair.declared_type = m.declared.map(|d| d.to_string());
@@ -749,6 +779,12 @@ fn kind_after(
 ) -> Result<Kind> {
     let mut kind = start;
     for step in steps {
+        if matches!(step, Step::Timezone(_)) && kind == (Kind::Timestamp { zoned: true }) {
+            return Err(Error::Config(format!(
+                "normalizer `{step}`: {side} column {:?} already holds instants (a time-zone-aware type); a time zone applies to wall-clock times only, so drop it",
+                field.name()
+            )));
+        }
         let fits = match step.input() {
             Input::Text => kind == Kind::Text,
             Input::Number => matches!(

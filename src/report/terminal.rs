@@ -14,7 +14,30 @@ impl Report for TerminalSummary {
     fn write(&self, outcome: &Outcome, out: &mut dyn Write) -> std::io::Result<()> {
         let s = &outcome.summary;
         writeln!(out, "recon  {}  →  {}", s.source.uri, s.target.uri)?;
-        writeln!(out, "key    {}", s.key.join(", "))?;
+        let keys: Vec<String> = s
+            .key_columns
+            .iter()
+            .map(|k| {
+                let mut text = if k.source == k.target {
+                    k.source.clone()
+                } else {
+                    format!("{} → {}", k.source, k.target)
+                };
+                let mut how = vec![format!("compared as {}", k.compare_as)];
+                how.extend(k.notes.iter().cloned());
+                for (side, steps) in [
+                    ("source", &k.normalizers.source),
+                    ("target", &k.normalizers.target),
+                ] {
+                    if !steps.is_empty() {
+                        how.push(format!("{side}: {}", steps.join(" → ")));
+                    }
+                }
+                text.push_str(&format!(" ({})", how.join("; ")));
+                text
+            })
+            .collect();
+        writeln!(out, "key    {}", keys.join(", "))?;
         writeln!(out)?;
         writeln!(out, "  rows read            {:>12}  source", s.source.rows)?;
         writeln!(out, "                       {:>12}  target", s.target.rows)?;

@@ -405,9 +405,27 @@ fn nonsense_options_are_refused() {
             "[[columns]]\nsource = \"balance\"\ntarget = \"balance_cents\"\ntolerance = \"x\"\n",
             "a table like { abs = 0.5 }",
         ),
+        (
+            "[[columns]]\nsource = \"signup_ts\"\ntarget = \"signed_up_at\"\ntarget_timezone = \"Asia/Tokyo\"\n",
+            "already holds instants",
+        ),
     ] {
         bad_job(body)
             .code(2)
             .stderr(predicate::str::contains(expected));
     }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.csv"), "id,v\n1,a\n").unwrap();
+    let job = dir.path().join("job.toml");
+    std::fs::write(
+        &job,
+        "key = \"id\"\n[source]\nuri = \"s.csv\"\n[target]\nuri = \"s.csv\"\n[[columns]]\nsource = \"v\"\ntarget = \"id\"\n",
+    )
+    .unwrap();
+    config(&job)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "points at the target column of key \"id\"",
+        ));
 }

@@ -46,6 +46,11 @@ pub struct SideFile {
     pub uri: String,
     /// CSV delimiter.
     pub delimiter: Option<String>,
+    /// PostgreSQL table (`schema.table`), instead of `?table=` in the uri.
+    pub table: Option<String>,
+    /// PostgreSQL row filter (SQL).
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

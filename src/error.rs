@@ -77,6 +77,14 @@ pub enum Error {
         /// What is wrong and what to do.
         message: String,
     },
+    /// A database could not be read.
+    #[error("{uri}: {message}")]
+    Database {
+        /// The database location, password removed.
+        uri: String,
+        /// What went wrong and what to do.
+        message: String,
+    },
     /// The options given do not make sense.
     #[error("{0}")]
     Config(String),

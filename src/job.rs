@@ -266,7 +266,8 @@ impl Job {
         let summary = Summary::new(
             Measurements {
                 plan: &plan,
-                uris: [self.source.clone(), self.target.clone()],
+                // As the sources show them: passwords removed.
+                uris: [sources[0].uri().to_string(), sources[1].uri().to_string()],
                 rows,
                 null_keys,
                 unparseable_keys,

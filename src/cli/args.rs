@@ -98,6 +98,18 @@ pub struct DiffArgs {
     #[arg(long, value_name = "N")]
     pub min_rows: Option<u64>,
 
+    /// SQL filter on a PostgreSQL source's rows, e.g. "created_at < '2026-11-01'".
+    #[arg(long, value_name = "SQL")]
+    pub source_where: Option<String>,
+
+    /// SQL filter on a PostgreSQL target's rows.
+    #[arg(long, value_name = "SQL")]
+    pub target_where: Option<String>,
+
+    /// Connections each PostgreSQL side is read over (one snapshot for all).
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub pg_connections: usize,
+
     /// CSV field delimiter for both sides (one character; \t for tab; default: a tab for
     /// .tsv files, else a comma).
     #[arg(long, value_name = "CHAR")]

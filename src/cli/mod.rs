@@ -127,6 +127,18 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
     };
     let (source, source_file_delimiter) = side(&args.source, &file.source, "source")?;
     let (target, target_file_delimiter) = side(&args.target, &file.target, "target")?;
+    let database = |flag: &Option<String>, file_side: &Option<SideFile>, from_flag: bool| {
+        let file_side = file_side.as_ref().filter(|_| !from_flag);
+        (
+            flag.clone()
+                .or_else(|| file_side.and_then(|f| f.filter.clone())),
+            file_side.and_then(|f| f.table.clone()),
+        )
+    };
+    let (source_filter, source_table) =
+        database(&args.source_where, &file.source, args.source.is_some());
+    let (target_filter, target_table) =
+        database(&args.target_where, &file.target, args.target.is_some());
     let delimiter = |specific: &Option<String>, from_file: Option<String>| -> Result<Option<u8>> {
         specific
             .clone()
@@ -137,10 +149,16 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
     };
     let source_options = SourceOptions {
         delimiter: delimiter(&args.source_delimiter, source_file_delimiter)?,
+        filter: source_filter,
+        table: source_table,
+        connections: args.pg_connections,
         ..SourceOptions::default()
     };
     let target_options = SourceOptions {
         delimiter: delimiter(&args.target_delimiter, target_file_delimiter)?,
+        filter: target_filter,
+        table: target_table,
+        connections: args.pg_connections,
         ..SourceOptions::default()
     };
     let mut criteria = file.criteria;

@@ -583,6 +583,11 @@ fn encode_text(text: &[u8], compare_as: CompareAs, out: &mut Vec<u8>) -> Encoded
     let parsed = match compare_as {
         CompareAs::Text => return put_bytes(TAG_TEXT, text, out),
         CompareAs::Binary => return put_bytes(TAG_BYTES, text, out),
+        // NaN is a number in PostgreSQL's numeric: it equals NaN, and nothing else.
+        CompareAs::Number if text == b"NaN" => {
+            out.extend_from_slice(&[TAG_NUMBER_NAN]);
+            Some(Encoded::Value)
+        }
         CompareAs::Number => text::parse_decimal(text).map(|(m, s)| put_number(m, s, out)),
         CompareAs::Float64 => std::str::from_utf8(text)
             .ok()
@@ -838,6 +843,8 @@ const SHORT_TEXT: u32 = 12;
 const TAG_SHORT_TEXT: u8 = 8;
 /// Slot tag of a number's tolerance bucket.
 const TAG_BUCKET: u8 = 9;
+/// NaN among exact numbers (PostgreSQL numeric).
+const TAG_NUMBER_NAN: u8 = 10;
 
 #[inline(always)]
 fn text_slot(text: &[u8], compare_as: CompareAs, slot: &mut [u8]) {
@@ -850,6 +857,10 @@ fn text_slot(text: &[u8], compare_as: CompareAs, slot: &mut [u8]) {
         }
         CompareAs::Text => return hashed_slot(TAG_TEXT, text, slot),
         CompareAs::Binary => return hashed_slot(TAG_BYTES, text, slot),
+        CompareAs::Number if text == b"NaN" => {
+            slot[0] = TAG_NUMBER_NAN;
+            Some(())
+        }
         CompareAs::Number => text::parse_decimal(text).map(|(m, sc)| number_slot(m, sc, slot)),
         CompareAs::Float64 => std::str::from_utf8(text)
             .ok()

@@ -638,8 +638,22 @@ fn pair(
             field.name()
         ))
     };
-    let sk = kind_of(sf.data_type()).ok_or_else(|| unsupported(Side::Source, sf))?;
-    let tk = kind_of(tf.data_type()).ok_or_else(|| unsupported(Side::Target, tf))?;
+    // Exact numbers that travel as text (PostgreSQL numeric) compare as numbers.
+    let kind = |f: &arrow_schema::Field| {
+        kind_of(f.data_type()).map(|k| {
+            let number = f
+                .metadata()
+                .get(crate::source::postgres::KIND_METADATA)
+                .is_some_and(|v| v == "number");
+            if number && k == Kind::Text {
+                Kind::Decimal
+            } else {
+                k
+            }
+        })
+    };
+    let sk = kind(sf).ok_or_else(|| unsupported(Side::Source, sf))?;
+    let tk = kind(tf).ok_or_else(|| unsupported(Side::Target, tf))?;
     let mut pair = ColumnPair {
         source: sf.name().clone(),
         target: tf.name().clone(),
@@ -886,6 +900,7 @@ fn compare_as(a: Kind, b: Kind) -> Option<(CompareAs, Vec<String>)> {
         (Text, other) | (other, Text) => typed(other),
         (Integer | Decimal, Integer | Decimal) => (CompareAs::Number, vec![]),
         (Float32, Float32) => (CompareAs::Float32, vec![]),
+        (Float64, Float64) => (CompareAs::Float64, vec![]),
         (Float32 | Float64, Float32 | Float64) => (
             CompareAs::Float64,
             vec!["float32 widened to float64".into()],

@@ -8,7 +8,13 @@ use crate::normalize::{ColumnPair, Plan};
 
 /// Writes the plan of `job` for a person.
 pub fn write_plan(job: &Job, plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "recon plan  {}  →  {}", job.source, job.target)?;
+    use crate::source::postgres::redact;
+    writeln!(
+        out,
+        "recon plan  {}  →  {}",
+        redact(&job.source),
+        redact(&job.target)
+    )?;
     writeln!(out)?;
     writeln!(out, "key:")?;
     for pair in &plan.keys {

@@ -7,6 +7,7 @@
 mod csv;
 pub mod csv_records;
 mod parquet;
+pub mod postgres;
 
 use std::path::Path;
 
@@ -84,6 +85,12 @@ pub struct SourceOptions {
     pub delimiter: Option<u8>,
     /// Rows per batch.
     pub batch_size: usize,
+    /// A database source's row filter (SQL), e.g. the dual-write window.
+    pub filter: Option<String>,
+    /// A database source's table (`schema.table`), when not in the location.
+    pub table: Option<String>,
+    /// Connections a database source reads over.
+    pub connections: usize,
 }
 
 impl Default for SourceOptions {
@@ -91,6 +98,9 @@ impl Default for SourceOptions {
         SourceOptions {
             delimiter: None,
             batch_size: 8192,
+            filter: None,
+            table: None,
+            connections: 2,
         }
     }
 }
@@ -98,6 +108,14 @@ impl Default for SourceOptions {
 /// Opens a source by its location: a `.csv`/`.tsv`/`.txt` file, a `.parquet` file, or a
 /// directory of Parquet part files.
 pub fn open(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
+    if postgres::is_postgres(uri) {
+        return Ok(Box::new(postgres::PostgresSource::open(uri, options)?));
+    }
+    if options.filter.is_some() || options.table.is_some() {
+        return Err(crate::Error::Config(format!(
+            "{uri}: a table or a row filter (--source-where / --target-where, or table/where in a job file) applies to PostgreSQL sources only"
+        )));
+    }
     let path = Path::new(uri);
     let meta = std::fs::metadata(path).map_err(|source| crate::Error::Read {
         path: path.to_path_buf(),

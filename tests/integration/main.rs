@@ -3,6 +3,8 @@
 mod bad_input;
 mod cli;
 mod mapping;
+mod pg;
+mod postgres;
 mod properties;
 mod reports;
 mod util;

@@ -1,0 +1,932 @@
+//! PostgreSQL tables as a [`Source`]. Every connection reads inside
+//! `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY` on one exported snapshot, so a scan
+//! split over several connections still sees one instant, and recon never writes. Rows
+//! stream through `COPY (SELECT …) TO STDOUT (FORMAT binary)` straight into Arrow
+//! builders; a table is split into `ctid` page ranges read in parallel; locators are
+//! `ctid`s, so differing rows are fetched again by `ctid = ANY(…)` on the same snapshot.
+//!
+//! Native types: smallint, integer, bigint, real, double precision, boolean, text,
+//! varchar, char(n) (blank padding kept, as PostgreSQL stores it), name, bytea, date,
+//! timestamp, timestamptz. `numeric` travels as its exact text and compares as a number;
+//! every other type (uuid, json, jsonb, time, interval, enums, arrays, …) is read as its
+//! text form under fixed session settings (UTC, ISO dates, full float precision).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use arrow_array::builder::{
+    BinaryBuilder, BooleanBuilder, Date32Builder, Float32Builder, Float64Builder, Int16Builder,
+    Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use bytes::{Buf, BytesMut};
+use futures_util::StreamExt;
+use tokio_postgres::types::{FromSql, Type};
+use tokio_postgres::{Client, NoTls};
+
+use super::{Batch, ProgressUnit, SizeHint, Source, SourceOptions};
+use crate::error::{Error, Result};
+
+/// Seconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
+const PG_EPOCH_SECONDS: i64 = 946_684_800;
+/// Days from 1970-01-01 to 2000-01-01.
+const PG_EPOCH_DAYS: i32 = 10_957;
+/// Field metadata that marks a text column holding exact numbers (numeric).
+pub const KIND_METADATA: &str = "recon.kind";
+
+/// How a column travels from the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    I16,
+    I32,
+    I64,
+    F32,
+    F64,
+    Bool,
+    Text,
+    Bytes,
+    Date,
+    Timestamp,
+    TimestampTz,
+    /// Cast to text in the SELECT.
+    AsText,
+}
+
+impl Wire {
+    fn of(ty: &Type) -> Wire {
+        match *ty {
+            Type::INT2 => Wire::I16,
+            Type::INT4 => Wire::I32,
+            Type::INT8 => Wire::I64,
+            Type::FLOAT4 => Wire::F32,
+            Type::FLOAT8 => Wire::F64,
+            Type::BOOL => Wire::Bool,
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => Wire::Text,
+            Type::BYTEA => Wire::Bytes,
+            Type::DATE => Wire::Date,
+            Type::TIMESTAMP => Wire::Timestamp,
+            Type::TIMESTAMPTZ => Wire::TimestampTz,
+            _ => Wire::AsText,
+        }
+    }
+
+    fn data_type(self) -> DataType {
+        match self {
+            Wire::I16 => DataType::Int16,
+            Wire::I32 => DataType::Int32,
+            Wire::I64 => DataType::Int64,
+            Wire::F32 => DataType::Float32,
+            Wire::F64 => DataType::Float64,
+            Wire::Bool => DataType::Boolean,
+            Wire::Text | Wire::AsText => DataType::Utf8,
+            Wire::Bytes => DataType::Binary,
+            Wire::Date => DataType::Date32,
+            Wire::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            Wire::TimestampTz => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Column {
+    name: String,
+    wire: Wire,
+    numeric: bool,
+}
+
+/// A PostgreSQL table (optionally filtered) on one snapshot.
+pub struct PostgresSource {
+    uri: String,
+    runtime: Arc<tokio::runtime::Runtime>,
+    config: tokio_postgres::Config,
+    table: String,
+    filter: Option<String>,
+    columns: Vec<Column>,
+    schema: SchemaRef,
+    snapshot: String,
+    /// Holds the snapshot's transaction open for the whole run; also fetches rows again.
+    anchor: Mutex<Client>,
+    splits: Vec<(u32, Option<u32>)>,
+    estimated_rows: u64,
+    batch_size: usize,
+}
+
+impl std::fmt::Debug for PostgresSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresSource")
+            .field("uri", &self.uri)
+            .field("table", &self.table)
+            .finish()
+    }
+}
+
+/// Whether a location names a PostgreSQL table.
+pub fn is_postgres(uri: &str) -> bool {
+    uri.starts_with("postgres://") || uri.starts_with("postgresql://")
+}
+
+/// The location with any password replaced: what recon prints.
+pub fn redact(uri: &str) -> String {
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return uri.to_string();
+    };
+    let (authority, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let tail: Vec<String> = tail
+        .split('&')
+        .map(|part| match part.split_once('=') {
+            Some((k, _)) if k.trim_start_matches('?') == "password" => format!("{k}=***"),
+            _ => part.to_string(),
+        })
+        .collect();
+    format!("{scheme}://{authority}{}", tail.join("&"))
+}
+
+/// Quotes a possibly schema-qualified table name; already quoted parts are kept.
+fn quote_table(name: &str) -> Result<String> {
+    let mut parts = Vec::new();
+    let mut rest = name.trim();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('"') {
+            // A quoted identifier: up to the closing quote that is not doubled.
+            let mut end = None;
+            let bytes = after.as_bytes();
+            let mut i = 0;
+            while i < bytes.len() {
+                if bytes[i] == b'"' {
+                    if bytes.get(i + 1) == Some(&b'"') {
+                        i += 2;
+                        continue;
+                    }
+                    end = Some(i);
+                    break;
+                }
+                i += 1;
+            }
+            let end = end.ok_or_else(|| {
+                Error::Config(format!("table name {name:?} has an unclosed quote"))
+            })?;
+            parts.push(format!("\"{}\"", &after[..end]));
+            rest = after[end + 1..].trim_start();
+        } else {
+            let end = rest.find('.').unwrap_or(rest.len());
+            parts.push(quote_ident(rest[..end].trim()));
+            rest = &rest[end..];
+        }
+        if let Some(after) = rest.strip_prefix('.') {
+            rest = after.trim_start();
+        } else if !rest.is_empty() {
+            return Err(Error::Config(format!(
+                "cannot read table name {name:?}; write schema.table"
+            )));
+        }
+    }
+    if parts.is_empty() || parts.len() > 3 {
+        return Err(Error::Config(format!(
+            "cannot read table name {name:?}; write schema.table"
+        )));
+    }
+    Ok(parts.join("."))
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The raw bytes of a value, whatever its type.
+struct Raw<'a>(&'a [u8]);
+
+impl<'a> FromSql<'a> for Raw<'a> {
+    fn from_sql(
+        _: &Type,
+        raw: &'a [u8],
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(raw))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+impl PostgresSource {
+    /// Connects, opens the snapshot and reads the table's columns.
+    pub fn open(uri: &str, options: &SourceOptions) -> Result<Self> {
+        let shown = redact(uri);
+        let (connection_string, params) = match uri.split_once('?') {
+            Some((base, query)) => (base.to_string(), query),
+            None => (uri.to_string(), ""),
+        };
+        let mut table = None;
+        let mut filter = None;
+        let mut libpq = Vec::new();
+        for pair in params.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let v = percent_decode(v);
+            match k {
+                "table" => table = Some(v),
+                "where" => filter = Some(v),
+                _ => libpq.push(pair.to_string()),
+            }
+        }
+        if let Some(f) = &options.filter {
+            filter = Some(f.clone());
+        }
+        if let Some(t) = &options.table {
+            table = Some(t.clone());
+        }
+        let table = table.ok_or_else(|| {
+            Error::Config(format!(
+                "{shown} names no table: add ?table=schema.table to the location"
+            ))
+        })?;
+        let table = quote_table(&table)?;
+        let full = if libpq.is_empty() {
+            connection_string
+        } else {
+            format!("{connection_string}?{}", libpq.join("&"))
+        };
+        let mut config: tokio_postgres::Config = full.parse().map_err(|e| Error::Database {
+            uri: shown.clone(),
+            message: format!("not a valid connection location: {e}"),
+        })?;
+        if matches!(
+            config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
+        ) {
+            return Err(Error::Database {
+                uri: shown,
+                message: "sslmode=require needs TLS, which this build of recon does not have yet; use sslmode=disable or prefer on a trusted network".into(),
+            });
+        }
+        config.application_name("recon");
+        if config.get_password().is_none()
+            && let Some(password) = password_from_environment(&config)
+        {
+            config.password(password);
+        }
+        let runtime = Arc::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .map_err(|e| Error::Internal(format!("starting the database runtime: {e}")))?,
+        );
+        let anchor = connect(&runtime, &config, &shown)?;
+        let db = |e: tokio_postgres::Error| database_error(&shown, e);
+        let (columns, snapshot, pages, tuples) = runtime.block_on(async {
+            anchor
+                .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await
+                .map_err(db)?;
+            session_settings(&anchor).await.map_err(db)?;
+            let snapshot: String = anchor
+                .query_one("SELECT pg_export_snapshot()", &[])
+                .await
+                .map_err(db)?
+                .get(0);
+            let probe = format!(
+                "SELECT * FROM {table}{}",
+                filter.as_ref().map(|f| format!(" WHERE ({f})")).unwrap_or_default()
+            );
+            let statement = anchor.prepare(&probe).await.map_err(db)?;
+            let columns: Vec<Column> = statement
+                .columns()
+                .iter()
+                .map(|c| Column {
+                    name: c.name().to_string(),
+                    wire: Wire::of(c.type_()),
+                    numeric: *c.type_() == Type::NUMERIC,
+                })
+                .collect();
+            let size = anchor
+                .query_opt(
+                    &format!("SELECT relpages::bigint, reltuples::bigint FROM pg_class WHERE oid = '{}'::regclass", table.replace('\'', "''")),
+                    &[],
+                )
+                .await
+                .map_err(db)?;
+            let (pages, tuples): (i64, i64) = size.map(|r| (r.get(0), r.get(1))).unwrap_or((0, 0));
+            Ok::<_, Error>((columns, snapshot, pages.max(0) as u32, tuples.max(0) as u64))
+        })?;
+        let fields: Vec<Field> = columns
+            .iter()
+            .map(|c| {
+                let field = Field::new(&c.name, c.wire.data_type(), true);
+                if c.numeric {
+                    // Exact numbers as text: compared as numbers, not as text.
+                    field.with_metadata(HashMap::from([(
+                        KIND_METADATA.to_string(),
+                        "number".to_string(),
+                    )]))
+                } else {
+                    field
+                }
+            })
+            .collect();
+        let connections = options.connections.max(1) as u32;
+        let splits = if pages < 64 || connections == 1 {
+            vec![(0, None)]
+        } else {
+            let step = pages.div_ceil(connections);
+            (0..connections)
+                .map(|i| {
+                    let from = i * step;
+                    let to = (i + 1 < connections).then_some((i + 1) * step);
+                    (from, to)
+                })
+                .collect()
+        };
+        Ok(PostgresSource {
+            uri: shown,
+            runtime,
+            config,
+            table,
+            filter,
+            columns,
+            schema: Arc::new(Schema::new(fields)),
+            snapshot,
+            anchor: Mutex::new(anchor),
+            splits,
+            estimated_rows: tuples,
+            batch_size: options.batch_size.max(1),
+        })
+    }
+
+    fn select_list(&self, projection: &[usize]) -> String {
+        let mut list = vec!["ctid".to_string()];
+        for &i in projection {
+            let c = &self.columns[i];
+            let name = quote_ident(&c.name);
+            list.push(if c.wire == Wire::AsText {
+                format!("{name}::text")
+            } else {
+                name
+            });
+        }
+        list.join(", ")
+    }
+
+    fn where_clause(&self, range: Option<(u32, Option<u32>)>) -> String {
+        let mut conditions = Vec::new();
+        if let Some((from, to)) = range {
+            if from > 0 {
+                conditions.push(format!("ctid >= '({from},0)'::tid"));
+            }
+            if let Some(to) = to {
+                conditions.push(format!("ctid < '({to},0)'::tid"));
+            }
+        }
+        if let Some(f) = &self.filter {
+            conditions.push(format!("({f})"));
+        }
+        if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        }
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// PGPASSWORD, else the matching line of ~/.pgpass (or PGPASSFILE).
+fn password_from_environment(config: &tokio_postgres::Config) -> Option<String> {
+    if let Ok(p) = std::env::var("PGPASSWORD") {
+        return Some(p);
+    }
+    let path = std::env::var_os("PGPASSFILE")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".pgpass")))?;
+    let text = std::fs::read_to_string(path).ok()?;
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "localhost".to_string(),
+    };
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
+    let db = config.get_dbname().unwrap_or("").to_string();
+    let user = config.get_user().unwrap_or("").to_string();
+    for line in text.lines() {
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        let fields = split_pgpass(line);
+        if fields.len() != 5 {
+            continue;
+        }
+        let fits = |pattern: &str, value: &str| pattern == "*" || pattern == value;
+        if fits(&fields[0], &host)
+            && fits(&fields[1], &port)
+            && fits(&fields[2], &db)
+            && fits(&fields[3], &user)
+        {
+            return Some(fields[4].clone());
+        }
+    }
+    None
+}
+
+fn split_pgpass(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    fields.last_mut().expect("a field").push(next);
+                }
+            }
+            ':' => fields.push(String::new()),
+            c => fields.last_mut().expect("a field").push(c),
+        }
+    }
+    fields
+}
+
+fn connect(
+    runtime: &tokio::runtime::Runtime,
+    config: &tokio_postgres::Config,
+    shown: &str,
+) -> Result<Client> {
+    runtime.block_on(async {
+        let (client, connection) = config
+            .connect(NoTls)
+            .await
+            .map_err(|e| database_error(shown, e))?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(client)
+    })
+}
+
+async fn session_settings(client: &Client) -> std::result::Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(
+            "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'iso_8601'; SET LOCAL extra_float_digits = 3; SET LOCAL bytea_output = 'hex'",
+        )
+        .await
+}
+
+fn database_error(shown: &str, error: tokio_postgres::Error) -> Error {
+    let message = match error.as_db_error() {
+        Some(db) => {
+            let mut m = format!("the server says: {}", db.message());
+            if let Some(detail) = db.detail() {
+                m.push_str(&format!(" ({detail})"));
+            }
+            if let Some(hint) = db.hint() {
+                m.push_str(&format!("; hint: {hint}"));
+            }
+            m
+        }
+        None => {
+            let mut m = error.to_string();
+            let mut source = std::error::Error::source(&error);
+            while let Some(s) = source {
+                m.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            if m.contains("Connection refused") || m.contains("error connecting") {
+                m.push_str(" (is the server running, and are host and port right?)");
+            }
+            m
+        }
+    };
+    Error::Database {
+        uri: shown.to_string(),
+        message,
+    }
+}
+
+/// Arrow builders for the projected columns, filled from wire bytes.
+struct Builders {
+    wires: Vec<Wire>,
+    columns: Vec<ColumnBuilder>,
+    locators: Vec<u64>,
+}
+
+enum ColumnBuilder {
+    I16(Int16Builder),
+    I32(Int32Builder),
+    I64(Int64Builder),
+    F32(Float32Builder),
+    F64(Float64Builder),
+    Bool(BooleanBuilder),
+    Text(StringBuilder),
+    Bytes(BinaryBuilder),
+    Date(Date32Builder),
+    Timestamp(TimestampMicrosecondBuilder),
+}
+
+impl Builders {
+    fn new(wires: Vec<Wire>) -> Self {
+        let columns = wires
+            .iter()
+            .map(|w| match w {
+                Wire::I16 => ColumnBuilder::I16(Int16Builder::new()),
+                Wire::I32 => ColumnBuilder::I32(Int32Builder::new()),
+                Wire::I64 => ColumnBuilder::I64(Int64Builder::new()),
+                Wire::F32 => ColumnBuilder::F32(Float32Builder::new()),
+                Wire::F64 => ColumnBuilder::F64(Float64Builder::new()),
+                Wire::Bool => ColumnBuilder::Bool(BooleanBuilder::new()),
+                Wire::Text | Wire::AsText => ColumnBuilder::Text(StringBuilder::new()),
+                Wire::Bytes => ColumnBuilder::Bytes(BinaryBuilder::new()),
+                Wire::Date => ColumnBuilder::Date(Date32Builder::new()),
+                Wire::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new()),
+                Wire::TimestampTz => ColumnBuilder::Timestamp(
+                    TimestampMicrosecondBuilder::new().with_timezone("+00:00"),
+                ),
+            })
+            .collect();
+        Builders {
+            wires,
+            columns,
+            locators: Vec::new(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.locators.len()
+    }
+
+    fn append(&mut self, column: usize, value: Option<&[u8]>) -> std::result::Result<(), String> {
+        let bad = |what: &str| format!("a {what} value of {} bytes", value.map_or(0, <[u8]>::len));
+        fn be<const N: usize>(v: &[u8]) -> Option<[u8; N]> {
+            v.try_into().ok()
+        }
+        match (&mut self.columns[column], value) {
+            (ColumnBuilder::I16(b), v) => b.append_option(
+                v.map(|v| be::<2>(v).map(i16::from_be_bytes).ok_or(bad("smallint")))
+                    .transpose()?,
+            ),
+            (ColumnBuilder::I32(b), v) => b.append_option(
+                v.map(|v| be::<4>(v).map(i32::from_be_bytes).ok_or(bad("integer")))
+                    .transpose()?,
+            ),
+            (ColumnBuilder::I64(b), v) => b.append_option(
+                v.map(|v| be::<8>(v).map(i64::from_be_bytes).ok_or(bad("bigint")))
+                    .transpose()?,
+            ),
+            (ColumnBuilder::F32(b), v) => b.append_option(
+                v.map(|v| be::<4>(v).map(f32::from_be_bytes).ok_or(bad("real")))
+                    .transpose()?,
+            ),
+            (ColumnBuilder::F64(b), v) => b.append_option(
+                v.map(|v| be::<8>(v).map(f64::from_be_bytes).ok_or(bad("double")))
+                    .transpose()?,
+            ),
+            (ColumnBuilder::Bool(b), v) => b.append_option(
+                v.map(|v| v.first().map(|x| *x != 0).ok_or(bad("boolean")))
+                    .transpose()?,
+            ),
+            (ColumnBuilder::Text(b), None) => b.append_null(),
+            (ColumnBuilder::Text(b), Some(v)) => {
+                b.append_value(std::str::from_utf8(v).map_err(|_| {
+                    "text that is not UTF-8 (set the database encoding or cast in a query)"
+                        .to_string()
+                })?)
+            }
+            (ColumnBuilder::Bytes(b), v) => b.append_option(v),
+            (ColumnBuilder::Date(b), v) => b.append_option(
+                v.map(|v| {
+                    be::<4>(v)
+                        .map(|d| i32::from_be_bytes(d).saturating_add(PG_EPOCH_DAYS))
+                        .ok_or(bad("date"))
+                })
+                .transpose()?,
+            ),
+            (ColumnBuilder::Timestamp(b), v) => b.append_option(
+                v.map(|v| {
+                    be::<8>(v)
+                        .map(|t| i64::from_be_bytes(t).saturating_add(PG_EPOCH_SECONDS * 1_000_000))
+                        .ok_or(bad("timestamp"))
+                })
+                .transpose()?,
+            ),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, schema: SchemaRef) -> Result<Batch> {
+        let arrays: Vec<ArrayRef> = self
+            .columns
+            .iter_mut()
+            .map(|c| -> ArrayRef {
+                match c {
+                    ColumnBuilder::I16(b) => Arc::new(b.finish()),
+                    ColumnBuilder::I32(b) => Arc::new(b.finish()),
+                    ColumnBuilder::I64(b) => Arc::new(b.finish()),
+                    ColumnBuilder::F32(b) => Arc::new(b.finish()),
+                    ColumnBuilder::F64(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Bool(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Text(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Bytes(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Date(b) => Arc::new(b.finish()),
+                    ColumnBuilder::Timestamp(b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        let rows = self.locators.len();
+        let _ = &self.wires;
+        let columns = RecordBatch::try_new_with_options(
+            schema,
+            arrays,
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+        .map_err(|e| Error::Internal(format!("building a PostgreSQL batch: {e}")))?;
+        Ok(Batch {
+            columns,
+            locators: std::mem::take(&mut self.locators),
+            progress: rows as u64,
+        })
+    }
+}
+
+fn ctid_locator(raw: &[u8]) -> Option<u64> {
+    // tid on the wire: u32 block, u16 offset.
+    let block = u32::from_be_bytes(raw.get(0..4)?.try_into().ok()?);
+    let offset = u16::from_be_bytes(raw.get(4..6)?.try_into().ok()?);
+    Some((u64::from(block) << 16) | u64::from(offset))
+}
+
+impl Source for PostgresSource {
+    fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint {
+            total: self.estimated_rows,
+            unit: ProgressUnit::Rows,
+            estimated_rows: self.estimated_rows,
+        }
+    }
+
+    fn splits(&self) -> usize {
+        self.splits.len()
+    }
+
+    fn read_split(
+        &self,
+        split: usize,
+        projection: &[usize],
+        sink: &mut dyn FnMut(Batch) -> Result<()>,
+    ) -> Result<()> {
+        let db = |e: tokio_postgres::Error| database_error(&self.uri, e);
+        let client = connect(&self.runtime, &self.config, &self.uri)?;
+        let sql = format!(
+            "COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT binary)",
+            self.select_list(projection),
+            self.table,
+            self.where_clause(Some(self.splits[split]))
+        );
+        let schema = Arc::new(
+            self.schema
+                .project(projection)
+                .map_err(|e| Error::Internal(format!("projecting a PostgreSQL schema: {e}")))?,
+        );
+        let wires: Vec<Wire> = projection.iter().map(|&i| self.columns[i].wire).collect();
+        let width = wires.len() + 1;
+        let mut builders = Builders::new(wires);
+        let bad = |what: String| Error::Database {
+            uri: self.uri.clone(),
+            message: what,
+        };
+        self.runtime.block_on(async {
+            client
+                .batch_execute(&format!(
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
+                    self.snapshot
+                ))
+                .await
+                .map_err(db)?;
+            session_settings(&client).await.map_err(db)?;
+            let stream = client.copy_out(sql.as_str()).await.map_err(db)?;
+            futures_util::pin_mut!(stream);
+            let mut buffer = BytesMut::new();
+            let mut header_done = false;
+            let mut finished = false;
+            while let Some(chunk) = stream.next().await {
+                buffer.extend_from_slice(&chunk.map_err(db)?);
+                if !header_done {
+                    if buffer.len() < 19 {
+                        continue;
+                    }
+                    let extension = u32::from_be_bytes(buffer[15..19].try_into().expect("4 bytes")) as usize;
+                    if buffer.len() < 19 + extension {
+                        continue;
+                    }
+                    buffer.advance(19 + extension);
+                    header_done = true;
+                }
+                // Parse every complete tuple in the buffer.
+                while let Some(consumed) = tuple_length(&buffer, width) {
+                    if consumed == 2 {
+                        finished = true;
+                        buffer.advance(2);
+                        break;
+                    }
+                    let tuple = buffer.split_to(consumed);
+                    // Field byte ranges of the tuple (None for NULL).
+                    let mut at = 2;
+                    let mut next = || -> Option<Option<(usize, usize)>> {
+                        let len = i32::from_be_bytes(tuple.get(at..at + 4)?.try_into().ok()?);
+                        at += 4;
+                        if len < 0 {
+                            return Some(None);
+                        }
+                        let range = (at, at + len as usize);
+                        at += len as usize;
+                        (range.1 <= tuple.len()).then_some(Some(range))
+                    };
+                    let ctid = next()
+                        .flatten()
+                        .and_then(|(a, b)| ctid_locator(&tuple[a..b]))
+                        .ok_or_else(|| bad("a row without a ctid".into()))?;
+                    for c in 0..width - 1 {
+                        let range = next().ok_or_else(|| bad("a truncated row".into()))?;
+                        builders
+                            .append(c, range.map(|(a, b)| &tuple[a..b]))
+                            .map_err(|what| bad(format!("column {:?}: {what}", schema.field(c).name())))?;
+                    }
+                    builders.locators.push(ctid);
+                    if builders.len() == self.batch_size {
+                        sink(builders.finish(schema.clone())?)?;
+                    }
+                }
+            }
+            if !finished {
+                return Err(bad("the server ended the scan early; the result would be partial, so the run stops".into()));
+            }
+            if builders.len() > 0 {
+                sink(builders.finish(schema.clone())?)?;
+            }
+            client.batch_execute("COMMIT").await.map_err(db)?;
+            Ok(())
+        })
+    }
+
+    fn fetch(&self, projection: &[usize], locators: &[u64]) -> Result<RecordBatch> {
+        let db = |e: tokio_postgres::Error| database_error(&self.uri, e);
+        let schema = Arc::new(
+            self.schema
+                .project(projection)
+                .map_err(|e| Error::Internal(format!("projecting a PostgreSQL schema: {e}")))?,
+        );
+        let tids: Vec<String> = locators
+            .iter()
+            .map(|l| format!("({},{})", l >> 16, l & 0xffff))
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM {} WHERE ctid = ANY($1::text[]::tid[])",
+            self.select_list(projection),
+            self.table
+        );
+        let client = self.anchor.lock().expect("anchor connection");
+        let rows = self
+            .runtime
+            .block_on(async { client.query(sql.as_str(), &[&tids]).await })
+            .map_err(db)?;
+        drop(client);
+        let mut by_locator: HashMap<u64, usize> = HashMap::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let raw: Raw = row.get(0);
+            if let Some(l) = ctid_locator(raw.0) {
+                by_locator.insert(l, i);
+            }
+        }
+        let wires: Vec<Wire> = projection.iter().map(|&i| self.columns[i].wire).collect();
+        let mut builders = Builders::new(wires);
+        for &locator in locators {
+            let i = *by_locator.get(&locator).ok_or_else(|| {
+                Error::Internal(format!(
+                    "row {locator:#x} vanished from the snapshot of {}",
+                    self.uri
+                ))
+            })?;
+            let row = &rows[i];
+            for c in 0..projection.len() {
+                let value: Option<Raw> = row.get(c + 1);
+                builders
+                    .append(c, value.map(|r| r.0))
+                    .map_err(|what| Error::Database {
+                        uri: self.uri.clone(),
+                        message: what,
+                    })?;
+            }
+            builders.locators.push(locator);
+        }
+        Ok(builders.finish(schema)?.columns)
+    }
+}
+
+/// The byte length of the next complete tuple in `buffer` (2 for the end marker), or
+/// `None` when more bytes are needed.
+fn tuple_length(buffer: &[u8], width: usize) -> Option<usize> {
+    let count = i16::from_be_bytes(buffer.get(0..2)?.try_into().ok()?);
+    if count == -1 {
+        return Some(2);
+    }
+    debug_assert_eq!(count as usize, width);
+    let mut at = 2;
+    for _ in 0..count {
+        let len = i32::from_be_bytes(buffer.get(at..at + 4)?.try_into().ok()?);
+        at += 4;
+        if len > 0 {
+            at += len as usize;
+        }
+        if at > buffer.len() {
+            return None;
+        }
+    }
+    Some(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/crm?table=t"),
+            "postgres://app:***@db:5432/crm?table=t"
+        );
+        assert_eq!(
+            redact("postgresql://db/crm?password=s3cret&table=t"),
+            "postgresql://db/crm?password=***&table=t"
+        );
+        assert_eq!(redact("postgres://app@db/crm"), "postgres://app@db/crm");
+    }
+
+    #[test]
+    fn table_names_are_quoted_safely() {
+        assert_eq!(
+            quote_table("public.customers").unwrap(),
+            "\"public\".\"customers\""
+        );
+        assert_eq!(
+            quote_table("\"My Schema\".\"Big \"\"T\"\"\"").unwrap(),
+            "\"My Schema\".\"Big \"\"T\"\"\""
+        );
+        assert_eq!(
+            quote_table("x\"; DROP TABLE y; --").unwrap(),
+            "\"x\"\"; DROP TABLE y; --\""
+        );
+        assert!(quote_table("\"open").is_err());
+        assert!(quote_table("").is_err());
+    }
+
+    #[test]
+    fn pgpass_lines_split_with_escapes() {
+        assert_eq!(
+            split_pgpass("h:5432:db:u:p\\:w"),
+            vec!["h", "5432", "db", "u", "p:w"]
+        );
+    }
+}

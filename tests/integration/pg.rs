@@ -1,0 +1,207 @@
+//! A PostgreSQL server for tests: `RECON_TEST_PG_URL` when set, else a throwaway cluster
+//! started from the system's binaries (as the `postgres` user when run as root) on a free
+//! port, removed when the test process ends. Without either, tests fail and say how to
+//! get one: nothing is skipped silently.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+static SERVER: OnceLock<String> = OnceLock::new();
+
+/// The base URL of a server (user, host, port, database), without a table.
+pub fn server() -> &'static str {
+    SERVER.get_or_init(|| match std::env::var("RECON_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => start_throwaway().unwrap_or_else(|why| {
+            panic!(
+                "PostgreSQL tests need a server: set RECON_TEST_PG_URL=postgres://user@host:port/db, or install PostgreSQL (apt-get install postgresql) so a throwaway cluster can start ({why})"
+            )
+        }),
+    })
+}
+
+/// Runs SQL against the test server, failing the test on any error.
+pub fn sql(statements: &str) {
+    let output = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            server(),
+            "-c",
+            statements,
+        ])
+        .output()
+        .expect("psql runs (it comes with PostgreSQL)");
+    assert!(
+        output.status.success(),
+        "SQL failed: {}\n{statements}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs a query and returns its unaligned output.
+pub fn query(statement: &str) -> String {
+    let output = Command::new("psql")
+        .args(["-X", "-q", "-A", "-t", "-d", server(), "-c", statement])
+        .output()
+        .expect("psql runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// Runs `COPY … TO STDOUT` and returns its output exactly (trailing blanks included).
+pub fn copy_out(statement: &str) -> String {
+    let output = Command::new("psql")
+        .args(["-X", "-q", "-d", server(), "-c", statement])
+        .output()
+        .expect("psql runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// A location for a table of the test server.
+pub fn table(name: &str) -> String {
+    let base = server();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}table={name}")
+}
+
+fn find_bin(name: &str) -> Option<std::path::PathBuf> {
+    if let Ok(out) = Command::new("which").arg(name).output()
+        && out.status.success()
+    {
+        return Some(String::from_utf8_lossy(&out.stdout).trim().into());
+    }
+    let mut versions: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    versions.sort();
+    versions
+        .into_iter()
+        .rev()
+        .map(|v| v.join("bin").join(name))
+        .find(|p| p.exists())
+}
+
+fn start_throwaway() -> Result<String, String> {
+    let initdb = find_bin("initdb").ok_or("no initdb found")?;
+    let postgres = find_bin("postgres").ok_or("no postgres binary found")?;
+    let dir = std::env::temp_dir().join(format!("recon-pg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let root = is_root();
+    let as_user = |cmd: &mut Command| {
+        if root {
+            // initdb and postgres refuse to run as root.
+            cmd.run_as_postgres();
+        }
+    };
+    if root {
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .map_err(|e| e.to_string())?;
+    }
+    let data = dir.join("data");
+    let mut init = Command::new(&initdb);
+    init.arg("-D").arg(&data).args([
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "-N",
+        "-E",
+        "UTF8",
+        "--locale=C",
+    ]);
+    as_user(&mut init);
+    let out = init.output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let port = free_port()?;
+    // The server lives as long as this test process: a shell waits for our stdin to
+    // close (when we exit), then stops the server and removes its files.
+    let script = format!(
+        "{pg} -D {data} -k {dir} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off >{dir}/log 2>&1 & pid=$!; cat >/dev/null; kill -INT $pid; wait $pid; rm -rf {dir}",
+        pg = postgres.display(),
+        data = data.display(),
+        dir = dir.display(),
+    );
+    let mut shell = Command::new("sh");
+    shell
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    as_user(&mut shell);
+    let child = shell.spawn().map_err(|e| e.to_string())?;
+    // Keep the pipe open for the life of the process.
+    std::mem::forget(child.stdin.expect("piped stdin"));
+    std::mem::forget(child.stdout);
+    let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+    for _ in 0..200 {
+        let ok = Command::new("psql")
+            .args(["-X", "-q", "-d", &url, "-c", "select 1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Ok(url);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = std::io::stderr().write_all(b"throwaway PostgreSQL did not start\n");
+    Err("the throwaway server did not accept connections".into())
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+trait RunAsPostgres {
+    fn run_as_postgres(&mut self);
+}
+
+impl RunAsPostgres for Command {
+    fn run_as_postgres(&mut self) {
+        use std::os::unix::process::CommandExt;
+        let id = |flag: &str| -> u32 {
+            let out = Command::new("id")
+                .args([flag, "postgres"])
+                .output()
+                .expect("id runs");
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse()
+                .expect("a postgres user exists")
+        };
+        self.uid(id("-u")).gid(id("-g"));
+    }
+}

@@ -142,14 +142,20 @@ pub fn redact(uri: &str) -> String {
         },
         None => authority.to_string(),
     };
-    let tail: Vec<String> = tail
-        .split('&')
-        .map(|part| match part.split_once('=') {
-            Some((k, _)) if k.trim_start_matches('?') == "password" => format!("{k}=***"),
-            _ => part.to_string(),
-        })
-        .collect();
-    format!("{scheme}://{authority}{}", tail.join("&"))
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|part| match part.split_once('=') {
+                    Some(("password", _)) => "password=***".to_string(),
+                    _ => part.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// Quotes a possibly schema-qualified table name; already quoted parts are kept.

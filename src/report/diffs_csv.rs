@@ -14,17 +14,7 @@ impl Report for DiffsCsv {
     fn write(&self, outcome: &Outcome, out: &mut dyn Write) -> std::io::Result<()> {
         let mut header: Vec<Option<&str>> =
             outcome.key_names.iter().map(|k| Some(k.as_str())).collect();
-        header.extend(
-            [
-                "kind",
-                "column",
-                "source_value",
-                "target_value",
-                "note",
-                "owner",
-            ]
-            .map(Some),
-        );
+        header.extend(super::DIFF_FIELDS.map(Some));
         write_record(out, &header)?;
         for line in &outcome.lines {
             let mut fields: Vec<Option<&str>> = line.key.iter().map(|k| k.as_deref()).collect();

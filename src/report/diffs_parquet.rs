@@ -22,14 +22,7 @@ impl Report for DiffsParquet {
             .iter()
             .map(|k| Field::new(k, DataType::Utf8, true))
             .collect();
-        for name in [
-            "kind",
-            "column",
-            "source_value",
-            "target_value",
-            "note",
-            "owner",
-        ] {
+        for name in super::DIFF_FIELDS {
             // A key column named like one of these gets a prefix to stay unique.
             let name = if outcome.key_names.iter().any(|k| k == name) {
                 format!("diff_{name}")

@@ -25,6 +25,25 @@ pub use terminal::TerminalSummary;
 use crate::error::{Error, Result};
 use crate::job::Outcome;
 
+/// The columns of a difference line after the key columns, in every diffs format.
+pub(crate) const DIFF_FIELDS: [&str; 6] = [
+    "kind",
+    "column",
+    "source_value",
+    "target_value",
+    "note",
+    "owner",
+];
+
+/// A list of names for a person: comma-separated, or "-" when empty.
+pub(crate) fn name_list(names: &[String]) -> String {
+    if names.is_empty() {
+        "-".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
 /// A way of writing an outcome.
 pub trait Report {
     /// Writes the report for `outcome` to `out`.

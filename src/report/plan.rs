@@ -25,13 +25,7 @@ pub fn write_plan(job: &Job, plan: &Plan, out: &mut dyn Write) -> std::io::Resul
     for pair in &plan.columns {
         write_pair(pair, out)?;
     }
-    let list = |v: &[String]| {
-        if v.is_empty() {
-            "-".to_string()
-        } else {
-            v.join(", ")
-        }
-    };
+    let list = super::name_list;
     writeln!(out)?;
     writeln!(out, "not compared:")?;
     writeln!(out, "  only in source:  {}", list(&plan.only_in_source))?;

@@ -187,13 +187,7 @@ fn write_columns(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
             }
         }
     }
-    let list = |v: &[String]| {
-        if v.is_empty() {
-            "-".to_string()
-        } else {
-            v.join(", ")
-        }
-    };
+    let list = super::name_list;
     writeln!(out)?;
     writeln!(
         out,

@@ -276,3 +276,95 @@ fn errors_name_the_problem_and_never_the_password() {
         }
     }
 }
+
+#[test]
+fn a_server_that_goes_away_mid_scan_fails_the_run() {
+    let s = schema("away");
+    pg::sql(&format!(
+        "CREATE TABLE {s}.t(id int primary key, v int); INSERT INTO {s}.t SELECT i, i FROM generate_series(1, 20000) i;"
+    ));
+    // A slow filter keeps the scan running while another session ends it.
+    let location = format!(
+        "{}&where=pg_catalog.pg_sleep(0.0002)%20IS%20NOT%20NULL",
+        pg::table(&format!("{s}.t"))
+    );
+    let killer = std::thread::spawn(|| {
+        for _ in 0..100 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let killed = pg::query(
+                "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity WHERE application_name = 'recon' AND query ILIKE 'COPY%'",
+            );
+            if killed != "0" {
+                return;
+            }
+        }
+        panic!("the scan never showed up to be terminated");
+    });
+    let run = recon()
+        .args([
+            "diff",
+            "--source",
+            &location,
+            "--target",
+            &pg::table(&format!("{s}.t")),
+            "--key",
+            "id",
+            "--json",
+        ])
+        .arg(std::env::temp_dir().join(format!("recon-away-{}.json", std::process::id())))
+        .assert();
+    killer.join().unwrap();
+    run.code(2).stderr(
+        predicate::str::contains("terminat").or(predicate::str::contains("ended the scan early")),
+    );
+}
+
+#[test]
+fn statement_timeout_is_respected_and_permissions_are_reported() {
+    let s = schema("limits");
+    pg::sql(&format!(
+        "CREATE TABLE {s}.t(id int); INSERT INTO {s}.t VALUES (1), (2);
+         DO $$ BEGIN CREATE ROLE recon_no_access LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+         GRANT USAGE ON SCHEMA {s} TO recon_no_access;"
+    ));
+    let slow = format!(
+        "{}&where=pg_catalog.pg_sleep(1)%20IS%20NOT%20NULL&options=-c%20statement_timeout%3D200",
+        pg::table(&format!("{s}.t"))
+    );
+    recon()
+        .args([
+            "diff",
+            "--source",
+            &slow,
+            "--target",
+            &pg::table(&format!("{s}.t")),
+            "--key",
+            "id",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("statement timeout"));
+    let as_role = pg::table(&format!("{s}.t"))
+        .replacen("://postgres@", "://recon_no_access@", 1)
+        .replacen("://root@", "://recon_no_access@", 1);
+    if as_role.contains("recon_no_access") {
+        recon()
+            .args([
+                "diff",
+                "--source",
+                &as_role,
+                "--target",
+                &pg::table(&format!("{s}.t")),
+                "--key",
+                "id",
+            ])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("permission denied"));
+    } else {
+        panic!(
+            "the test server URL names no user to replace: {}",
+            pg::server()
+        );
+    }
+}

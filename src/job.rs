@@ -211,6 +211,10 @@ impl Job {
             self.engine.fail_fast && self.criteria.lost_after_scan(rows, null_key_rows),
         );
         let running = Mutex::new(crate::compare::Counts::default());
+        let has_tolerance = plan
+            .columns
+            .iter()
+            .any(|c| c.mapped.as_ref().is_some_and(|m| m.tolerance.is_some()));
         let sample_limit = self.engine.max_diff_rows as usize;
         let comparison = (0..partitions)
             .into_par_iter()
@@ -223,7 +227,7 @@ impl Job {
                 if self.engine.fail_fast {
                     let mut total = running.lock().expect("running counts lock");
                     total.add(&c.counts);
-                    if self.criteria.lost_during_join(&total, rows) {
+                    if self.criteria.lost_during_join(&total, rows, !has_tolerance) {
                         stopped.store(true, Ordering::Relaxed);
                     }
                 }

@@ -64,8 +64,13 @@ fn diff(args: DiffArgs) -> Result<Status> {
     }
     if let Some(dir) = &args.report_dir {
         report::check_report_dir(dir)?;
+        let canonical_dir = dir.canonicalize().ok();
         for input in inputs {
-            if std::path::Path::new(input).starts_with(dir) {
+            let inside = match (&canonical_dir, std::path::Path::new(input).canonicalize()) {
+                (Some(d), Ok(i)) => i.starts_with(d),
+                _ => false,
+            };
+            if inside {
                 return Err(Error::Config(format!(
                     "--report-dir {} holds the input {input}; write reports elsewhere",
                     dir.display()

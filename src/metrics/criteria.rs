@@ -30,10 +30,12 @@ impl Amount {
         })
     }
 
-    /// Whether `value` out of `base` stays within the limit.
+    /// Whether `value` out of `base` stays within the limit (any value over a base of
+    /// 0 is an infinite rate).
     fn allows(&self, value: u64, base: u64) -> bool {
         match self {
             Amount::Count(max) => value <= *max,
+            Amount::Rate(_) if base == 0 => value == 0,
             // value/base ≤ rate  ⇔  (base − value)/base ≥ 100% − rate
             Amount::Rate(rate) => rate.is_at_least(value, base),
         }
@@ -151,8 +153,16 @@ impl Criteria {
     }
 
     /// Whether partial join counts (lower bounds) already make a criterion impossible,
-    /// whatever the rest of the join finds. The key union is at most the rows read.
-    pub fn lost_during_join(&self, partial: &crate::compare::Counts, rows: [u64; 2]) -> bool {
+    /// whatever the rest of the join finds. The key union is at most the rows read. With
+    /// tolerance columns, "changed" is not yet a lower bound (the drill-down may find rows
+    /// equal within tolerance), so it is left out.
+    pub fn lost_during_join(
+        &self,
+        partial: &crate::compare::Counts,
+        rows: [u64; 2],
+        changed_is_final: bool,
+    ) -> bool {
+        let changed = if changed_is_final { partial.changed } else { 0 };
         let most_keys = rows[0] + rows[1];
         let over = |value: u64, max: &Amount| match max {
             Amount::Count(n) => value > *n,
@@ -162,11 +172,11 @@ impl Criteria {
         let limits = self.limits.iter().any(|(category, max)| match category {
             Category::MissingInTarget => over(partial.missing_in_target, max),
             Category::ExtraInTarget => over(partial.extra_in_target, max),
-            Category::Changed => over(partial.changed, max),
+            Category::Changed => over(changed, max),
             Category::DuplicateKeys => over(partial.keys_with_duplicates, max),
             Category::NullKeys => false,
         });
-        let unmatched = partial.changed
+        let unmatched = changed
             + partial.missing_in_target
             + partial.extra_in_target
             + partial.keys_with_duplicates;
@@ -338,5 +348,21 @@ mod tests {
         assert!(half.allows(5, 1000));
         assert!(!half.allows(6, 1000));
         assert!(half.allows(0, 0));
+        // Any drift over an empty base is an infinite rate.
+        assert!(!half.allows(1000, 0));
+    }
+
+    #[test]
+    fn changed_keys_are_not_a_lower_bound_under_a_tolerance() {
+        let criteria = Criteria {
+            limits: vec![(Category::Changed, Amount::Count(0))],
+            ..Criteria::default()
+        };
+        let partial = crate::compare::Counts {
+            changed: 3,
+            ..Default::default()
+        };
+        assert!(criteria.lost_during_join(&partial, [10, 10], true));
+        assert!(!criteria.lost_during_join(&partial, [10, 10], false));
     }
 }

@@ -583,12 +583,16 @@ fn encode_text(text: &[u8], compare_as: CompareAs, out: &mut Vec<u8>) -> Encoded
     let parsed = match compare_as {
         CompareAs::Text => return put_bytes(TAG_TEXT, text, out),
         CompareAs::Binary => return put_bytes(TAG_BYTES, text, out),
-        // NaN is a number in PostgreSQL's numeric: it equals NaN, and nothing else.
-        CompareAs::Number if text == b"NaN" => {
-            out.extend_from_slice(&[TAG_NUMBER_NAN]);
+        // NaN and ±Infinity are numbers in PostgreSQL's numeric: each equals itself only.
+        CompareAs::Number if special_number(text).is_some() => {
+            out.push(special_number(text).expect("checked"));
             Some(Encoded::Value)
         }
-        CompareAs::Number => text::parse_decimal(text).map(|(m, s)| put_number(m, s, out)),
+        CompareAs::Number => text::parse_decimal(text)
+            .map(|(m, s)| put_number(m, s, out))
+            .or_else(|| {
+                text::big_decimal(text).map(|big| put_bytes(TAG_NUMBER_BIG, big.as_bytes(), out))
+            }),
         CompareAs::Float64 => std::str::from_utf8(text)
             .ok()
             .and_then(|t| t.parse::<f64>().ok())
@@ -845,6 +849,22 @@ const TAG_SHORT_TEXT: u8 = 8;
 const TAG_BUCKET: u8 = 9;
 /// NaN among exact numbers (PostgreSQL numeric).
 const TAG_NUMBER_NAN: u8 = 10;
+/// +Infinity and -Infinity among exact numbers.
+const TAG_NUMBER_INFINITY: u8 = 11;
+const TAG_NUMBER_NEG_INFINITY: u8 = 12;
+/// An exact number too long for 128 bits, as its canonical text.
+const TAG_NUMBER_BIG: u8 = 13;
+
+/// The tag of NaN or ±Infinity written as PostgreSQL writes them.
+#[inline]
+fn special_number(text: &[u8]) -> Option<u8> {
+    match text {
+        b"NaN" => Some(TAG_NUMBER_NAN),
+        b"Infinity" => Some(TAG_NUMBER_INFINITY),
+        b"-Infinity" => Some(TAG_NUMBER_NEG_INFINITY),
+        _ => None,
+    }
+}
 
 #[inline(always)]
 fn text_slot(text: &[u8], compare_as: CompareAs, slot: &mut [u8]) {
@@ -857,11 +877,15 @@ fn text_slot(text: &[u8], compare_as: CompareAs, slot: &mut [u8]) {
         }
         CompareAs::Text => return hashed_slot(TAG_TEXT, text, slot),
         CompareAs::Binary => return hashed_slot(TAG_BYTES, text, slot),
-        CompareAs::Number if text == b"NaN" => {
-            slot[0] = TAG_NUMBER_NAN;
+        CompareAs::Number if special_number(text).is_some() => {
+            slot[0] = special_number(text).expect("checked");
             Some(())
         }
-        CompareAs::Number => text::parse_decimal(text).map(|(m, sc)| number_slot(m, sc, slot)),
+        CompareAs::Number => text::parse_decimal(text)
+            .map(|(m, sc)| number_slot(m, sc, slot))
+            .or_else(|| {
+                text::big_decimal(text).map(|big| hashed_slot(TAG_NUMBER_BIG, big.as_bytes(), slot))
+            }),
         CompareAs::Float64 => std::str::from_utf8(text)
             .ok()
             .and_then(|t| t.parse::<f64>().ok())

@@ -40,6 +40,39 @@ pub fn parse_decimal(text: &[u8]) -> Option<(i128, i8)> {
     Some((if negative { -mantissa } else { mantissa }, scale as i8))
 }
 
+/// The canonical text of a plain decimal too long for 128 bits (PostgreSQL numeric allows
+/// thousands of digits): no sign for zero or plus, no leading zeros, no trailing
+/// fractional zeros. `None` when the text is not a plain decimal.
+pub fn big_decimal(text: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(text).ok()?;
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if (int.is_empty() && frac.is_empty())
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    let frac = frac.trim_end_matches('0');
+    if int.is_empty() && frac.is_empty() {
+        return Some("0".into());
+    }
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    out.push_str(if int.is_empty() { "0" } else { int });
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    Some(out)
+}
+
 /// Parses `true` / `false` in any letter case.
 pub fn parse_bool(text: &[u8]) -> Option<bool> {
     if text.eq_ignore_ascii_case(b"true") {
@@ -215,6 +248,19 @@ mod tests {
         assert!(parse_decimal(&[b'9'; 38]).is_some());
         assert!(parse_decimal(&[b'9'; 39]).is_none());
         assert!(parse_decimal(format!("0000{}", "9".repeat(38)).as_bytes()).is_some());
+    }
+
+    #[test]
+    fn big_decimals_have_one_spelling() {
+        let big = "123456789012345678901234567890123456789012345.5";
+        assert_eq!(
+            big_decimal(format!("+000{big}000").as_bytes()).unwrap(),
+            big
+        );
+        assert_eq!(big_decimal(b"-0.000").unwrap(), "0");
+        assert_eq!(big_decimal(b"-.50").unwrap(), "-0.5");
+        assert_eq!(big_decimal(b"1e5"), None);
+        assert_eq!(big_decimal(b"."), None);
     }
 
     #[test]

@@ -130,11 +130,28 @@ pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> R
         })
     };
     create(dir)?;
-    // A summary from an earlier run must not make this half-written run look complete.
+    // Files of an earlier run must not mix with this one: remove everything recon writes
+    // here, the summary first (its presence marks a complete directory).
     let summary = dir.join("summary.json");
-    if summary.exists() {
-        std::fs::remove_file(&summary).map_err(|source| Error::Write {
-            path: summary.clone(),
+    for name in [
+        "summary.json",
+        "diffs.csv",
+        "diffs.parquet",
+        "diffs.jsonl",
+        "report.html",
+    ] {
+        let path = dir.join(name);
+        if path.is_file() {
+            std::fs::remove_file(&path).map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
+        }
+    }
+    let owners_dir = dir.join("owners");
+    if owners_dir.is_dir() {
+        std::fs::remove_dir_all(&owners_dir).map_err(|source| Error::Write {
+            path: owners_dir.clone(),
             source,
         })?;
     }
@@ -143,8 +160,22 @@ pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> R
     if !outcome.summary.owners.is_empty() {
         let owners_dir = dir.join("owners");
         create(&owners_dir)?;
-        for owner in &outcome.summary.owners {
-            let stem = owners::file_stem(&owner.owner);
+        let stems: Vec<String> = outcome
+            .summary
+            .owners
+            .iter()
+            .map(|o| owners::file_stem(&o.owner))
+            .collect();
+        for (owner, stem) in outcome.summary.owners.iter().zip(&stems) {
+            // Two owners whose names map to one file name get a suffix each.
+            let stem = if stems.iter().filter(|s| *s == stem).count() > 1 {
+                format!(
+                    "{stem}-{:08x}",
+                    xxhash_rust::xxh3::xxh3_64(owner.owner.as_bytes()) as u32
+                )
+            } else {
+                stem.clone()
+            };
             write_text(
                 &owners::markdown(outcome, owner),
                 &owners_dir.join(format!("{stem}.md")),

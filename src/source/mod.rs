@@ -113,12 +113,14 @@ pub fn open(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
     }
     if options.filter.is_some() || options.table.is_some() {
         return Err(crate::Error::Config(format!(
-            "{uri}: a table or a row filter (--source-where / --target-where, or table/where in a job file) applies to PostgreSQL sources only"
+            "{}: a table or a row filter (--source-where / --target-where, or table/where in a job file) applies to PostgreSQL sources only",
+            postgres::redact(uri)
         )));
     }
     let path = Path::new(uri);
     let meta = std::fs::metadata(path).map_err(|source| crate::Error::Read {
-        path: path.to_path_buf(),
+        // A mistyped database location may hold a password: never echo it.
+        path: postgres::redact(uri).into(),
         source,
     })?;
     let extension = path

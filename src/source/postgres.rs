@@ -123,39 +123,40 @@ impl std::fmt::Debug for PostgresSource {
 
 /// Whether a location names a PostgreSQL table.
 pub fn is_postgres(uri: &str) -> bool {
-    uri.starts_with("postgres://") || uri.starts_with("postgresql://")
+    let lower = uri.get(..13).unwrap_or(uri).to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
-/// The location with any password replaced: what recon prints.
+/// The location with any password replaced: what recon prints. Credentials end at the
+/// first `@` (as the connection parser reads them, so a `/` or `?` in a password is still
+/// hidden); a `password` parameter is hidden too.
 pub fn redact(uri: &str) -> String {
     let Some((scheme, rest)) = uri.split_once("://") else {
         return uri.to_string();
     };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let authority = match authority.rsplit_once('@') {
-        Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => authority.to_string(),
+    let rest = match rest.split_once('@') {
+        Some((user_info, after)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{after}"),
+            None => rest.to_string(),
         },
-        None => authority.to_string(),
+        None => rest.to_string(),
     };
-    let tail = match tail.split_once('?') {
+    let rest = match rest.split_once('?') {
         Some((path, query)) => {
             let query: Vec<String> = query
                 .split('&')
                 .map(|part| match part.split_once('=') {
-                    Some(("password", _)) => "password=***".to_string(),
+                    Some((k, _)) if percent_decode(k).eq_ignore_ascii_case("password") => {
+                        format!("{k}=***")
+                    }
                     _ => part.to_string(),
                 })
                 .collect();
             format!("{path}?{}", query.join("&"))
         }
-        None => tail.to_string(),
+        None => rest,
     };
-    format!("{scheme}://{authority}{tail}")
+    format!("{scheme}://{rest}")
 }
 
 /// Quotes a possibly schema-qualified table name; already quoted parts are kept.
@@ -248,6 +249,9 @@ impl PostgresSource {
         if let Some(f) = &options.filter {
             filter = Some(f.clone());
         }
+        if let Some(f) = &filter {
+            check_filter(f).map_err(|why| Error::Config(format!("row filter {f:?}: {why}")))?;
+        }
         if let Some(t) = &options.table {
             table = Some(t.clone());
         }
@@ -317,12 +321,34 @@ impl PostgresSource {
                 .collect();
             let size = anchor
                 .query_opt(
-                    &format!("SELECT relpages::bigint, reltuples::bigint FROM pg_class WHERE oid = '{}'::regclass", table.replace('\'', "''")),
+                    &format!(
+                        "SELECT relpages::bigint, reltuples::bigint, relkind::text, relhassubclass FROM pg_class WHERE oid = '{}'::regclass",
+                        table.replace('\'', "''")
+                    ),
                     &[],
                 )
                 .await
                 .map_err(db)?;
-            let (pages, tuples): (i64, i64) = size.map(|r| (r.get(0), r.get(1))).unwrap_or((0, 0));
+            let (pages, tuples, kind, children): (i64, i64, String, bool) = size
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .unwrap_or((0, 0, "r".into(), false));
+            // Rows are located by ctid, which is unique only within one heap: partitioned
+            // and inherited tables repeat it, and views have none.
+            let why = match kind.as_str() {
+                "p" => Some("is a partitioned table"),
+                "v" => Some("is a view"),
+                "f" => Some("is a foreign table"),
+                _ if children => Some("has inheritance children"),
+                _ => None,
+            };
+            if let Some(why) = why {
+                return Err(Error::Database {
+                    uri: shown.clone(),
+                    message: format!(
+                        "{table} {why}, which recon cannot read yet (rows are located by ctid, unique only in one plain table); compare its partitions one by one, or a materialized view"
+                    ),
+                });
+            }
             Ok::<_, Error>((columns, snapshot, pages.max(0) as u32, tuples.max(0) as u64))
         })?;
         let fields: Vec<Field> = columns
@@ -418,10 +444,6 @@ fn percent_decode(text: &str) -> String {
                 out.push(b);
                 i += 3;
             }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
             (b, _) => {
                 out.push(b);
                 i += 1;
@@ -429,6 +451,51 @@ fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Refuses a filter that could escape the parentheses it is placed in: unbalanced
+/// brackets or a `;` outside quotes, quoted names and comments.
+fn check_filter(filter: &str) -> std::result::Result<(), &'static str> {
+    let bytes = filter.as_bytes();
+    let mut depth = 0i32;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' | b'"' => {
+                let quote = bytes[i];
+                i += 1;
+                loop {
+                    match bytes.get(i) {
+                        None => return Err("a quote is never closed"),
+                        Some(&b) if b == quote && bytes.get(i + 1) == Some(&quote) => i += 2,
+                        Some(&b) if b == quote => break,
+                        Some(_) => i += 1,
+                    }
+                }
+            }
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                return Err("comments are not allowed in a filter");
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                return Err("comments are not allowed in a filter");
+            }
+            b'$' => return Err("dollar quoting is not allowed in a filter; use '…' strings"),
+            b';' => return Err("a filter is one condition; ';' is not allowed"),
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err("a ')' closes a bracket the filter did not open");
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth != 0 {
+        return Err("brackets are not balanced");
+    }
+    Ok(())
 }
 
 /// PGPASSWORD, else the matching line of ~/.pgpass (or PGPASSFILE).
@@ -636,17 +703,28 @@ impl Builders {
             (ColumnBuilder::Bytes(b), v) => b.append_option(v),
             (ColumnBuilder::Date(b), v) => b.append_option(
                 v.map(|v| {
-                    be::<4>(v)
-                        .map(|d| i32::from_be_bytes(d).saturating_add(PG_EPOCH_DAYS))
-                        .ok_or(bad("date"))
+                    let d = i32::from_be_bytes(be::<4>(v).ok_or(bad("date"))?);
+                    match d {
+                        // ±infinity keep the extreme values, distinct from any real date.
+                        i32::MAX | i32::MIN => Ok(d),
+                        d => d
+                            .checked_add(PG_EPOCH_DAYS)
+                            .ok_or(bad("date beyond the range recon reads")),
+                    }
                 })
                 .transpose()?,
             ),
             (ColumnBuilder::Timestamp(b), v) => b.append_option(
                 v.map(|v| {
-                    be::<8>(v)
-                        .map(|t| i64::from_be_bytes(t).saturating_add(PG_EPOCH_SECONDS * 1_000_000))
-                        .ok_or(bad("timestamp"))
+                    let t = i64::from_be_bytes(be::<8>(v).ok_or(bad("timestamp"))?);
+                    match t {
+                        // ±infinity keep the extreme values, distinct from any real instant.
+                        i64::MAX | i64::MIN => Ok(t),
+                        t => t
+                            .checked_add(PG_EPOCH_SECONDS * 1_000_000)
+                            .filter(|x| *x != i64::MAX)
+                            .ok_or(bad("timestamp beyond the range recon reads (year 294246)")),
+                    }
                 })
                 .transpose()?,
             ),
@@ -908,6 +986,16 @@ mod tests {
             "postgresql://db/crm?password=***&table=t"
         );
         assert_eq!(redact("postgres://app@db/crm"), "postgres://app@db/crm");
+        assert_eq!(
+            redact("postgres://u:Sup3r/Secret+k=@h:5432/db?table=t"),
+            "postgres://u:***@h:5432/db?table=t"
+        );
+        assert_eq!(redact("postgres://u:a?b@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact("postgres://h/db?pass%77ord=x"),
+            "postgres://h/db?pass%77ord=***"
+        );
+        assert!(is_postgres("Postgres://h/db"));
     }
 
     #[test]
@@ -926,6 +1014,17 @@ mod tests {
         );
         assert!(quote_table("\"open").is_err());
         assert!(quote_table("").is_err());
+    }
+
+    #[test]
+    fn filters_cannot_escape_their_brackets() {
+        assert!(check_filter("created_at >= '2026-11-01' AND (a = 1 OR b = ')')").is_ok());
+        assert!(check_filter("\"Odd ) name\" = 1").is_ok());
+        assert!(check_filter("id < 0) OR (id > 0").is_err());
+        assert!(check_filter("1 = 1; DROP TABLE t").is_err());
+        assert!(check_filter("a = 1 -- )").is_err());
+        assert!(check_filter("a = 'open").is_err());
+        assert!(check_filter("(a = 1").is_err());
     }
 
     #[test]

@@ -368,3 +368,44 @@ fn statement_timeout_is_respected_and_permissions_are_reported() {
         );
     }
 }
+
+#[test]
+fn huge_and_infinite_numerics_equal_themselves_and_partitioned_tables_are_refused() {
+    let s = schema("numeric");
+    pg::sql(&format!(
+        "CREATE TABLE {s}.t(k numeric primary key, v numeric, d date, ts timestamptz);
+         INSERT INTO {s}.t VALUES
+           (1, 'NaN', 'infinity', 'infinity'),
+           (2, 'Infinity', '-infinity', '-infinity'),
+           (3, '-Infinity', '2024-01-01', '2024-01-01'),
+           (123456789012345678901234567890123456789012345.5, 123456789012345678901234567890123456789012345678901234.25, NULL, NULL);
+         CREATE TABLE {s}.p(id int, v text) PARTITION BY RANGE (id);
+         CREATE TABLE {s}.p1 PARTITION OF {s}.p FOR VALUES FROM (0) TO (100);"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("j.json");
+    let t = pg::table(&format!("{s}.t"));
+    recon()
+        .args([
+            "diff",
+            "--source",
+            &t,
+            "--target",
+            &t,
+            "--key",
+            "k",
+            "--min-accuracy",
+            "100",
+            "--json",
+        ])
+        .arg(&summary)
+        .assert()
+        .code(0);
+    assert_eq!(json(&summary)["matched"], 4);
+    let p = pg::table(&format!("{s}.p"));
+    recon()
+        .args(["diff", "--source", &p, "--target", &t, "--key", "id"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is a partitioned table"));
+}

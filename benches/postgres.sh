@@ -28,6 +28,16 @@ src="$PG_URL?table=bench.source_$ROWS"
 tgt="$PG_URL?table=bench.target_$ROWS"
 echo "machine: $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg); $(psql -X -A -t -d "$PG_URL" -c 'select version()' | cut -d, -f1)"
 printf "| case | run | wall s | peak RSS MiB | matched/changed/missing/extra |\n|---|---|---|---|---|\n"
+# data-diff (pip install psycopg2-binary "data-diff==0.11.2" "dbt-core>=1.7,<1.8"
+# "pydantic>=1.10.12,<2" into a venv; DATA_DIFF=path/to/data-diff): its hashdiff, once.
+if [ -n "${DATA_DIFF:-}" ]; then
+  dd_url="${DD_URL:-postgresql://postgres:unused@127.0.0.1:5432/test}"   # data-diff needs a password field
+  cols="-c customer_id -c customer_name -c note -c amount -c quantity -c weight_kg -c status -c created_at -c shipped -c ship_date"
+  /usr/bin/time -f "%e %M" -o /tmp/recon-dd.time "$DATA_DIFF" "$dd_url" "bench.source_$ROWS" "$dd_url" "bench.target_$ROWS" \
+    -k order_id $cols --algorithm hashdiff -j 2 > /tmp/recon-dd.out
+  read -r wall rss < /tmp/recon-dd.time
+  echo "| data-diff hashdiff | 1 | $wall | $((rss / 1024)) | rows only in source or changed: $(grep -c '^-' /tmp/recon-dd.out), only in target or changed: $(grep -c '^+' /tmp/recon-dd.out) |"
+fi
 for run in $(seq 1 "$RUNS"); do
   /usr/bin/time -f "%e %M" -o /tmp/recon-floor.time bash -c "psql -X -q -d '$PG_URL' -c 'copy bench.source_$ROWS to stdout' >/dev/null & psql -X -q -d '$PG_URL' -c 'copy bench.target_$ROWS to stdout' >/dev/null; wait"
   read -r wall rss < /tmp/recon-floor.time

@@ -614,7 +614,6 @@ fn database_error(shown: &str, error: tokio_postgres::Error) -> Error {
 
 /// Arrow builders for the projected columns, filled from wire bytes.
 struct Builders {
-    wires: Vec<Wire>,
     columns: Vec<ColumnBuilder>,
     locators: Vec<u64>,
 }
@@ -633,7 +632,7 @@ enum ColumnBuilder {
 }
 
 impl Builders {
-    fn new(wires: Vec<Wire>) -> Self {
+    fn new(wires: &[Wire]) -> Self {
         let columns = wires
             .iter()
             .map(|w| match w {
@@ -653,7 +652,6 @@ impl Builders {
             })
             .collect();
         Builders {
-            wires,
             columns,
             locators: Vec::new(),
         }
@@ -752,7 +750,6 @@ impl Builders {
             })
             .collect();
         let rows = self.locators.len();
-        let _ = &self.wires;
         let columns = RecordBatch::try_new_with_options(
             schema,
             arrays,
@@ -816,7 +813,7 @@ impl Source for PostgresSource {
         );
         let wires: Vec<Wire> = projection.iter().map(|&i| self.columns[i].wire).collect();
         let width = wires.len() + 1;
-        let mut builders = Builders::new(wires);
+        let mut builders = Builders::new(&wires);
         let bad = |what: String| Error::Database {
             uri: self.uri.clone(),
             message: what,
@@ -925,7 +922,7 @@ impl Source for PostgresSource {
             }
         }
         let wires: Vec<Wire> = projection.iter().map(|&i| self.columns[i].wire).collect();
-        let mut builders = Builders::new(wires);
+        let mut builders = Builders::new(&wires);
         for &locator in locators {
             let i = *by_locator.get(&locator).ok_or_else(|| {
                 Error::Internal(format!(

@@ -409,3 +409,106 @@ fn huge_and_infinite_numerics_equal_themselves_and_partitioned_tables_are_refuse
         .code(2)
         .stderr(predicate::str::contains("is a partitioned table"));
 }
+
+#[test]
+fn postgres_values_equal_the_same_values_in_parquet() {
+    use std::sync::Arc;
+
+    use arrow_array::{
+        ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int32Array, Int64Array,
+        RecordBatch, StringArray, TimestampMicrosecondArray,
+    };
+    use arrow_schema::{DataType, Field, Schema, TimeUnit};
+
+    let s = schema("parquet");
+    let rows = 300i64;
+    pg::sql(&format!(
+        "CREATE TABLE {s}.t(id bigint, amount numeric(12,2), ts timestamptz, u uuid, n int, t text, d date, f double precision, b boolean);
+         INSERT INTO {s}.t SELECT i, i * 1.25 - 100, to_timestamp(1700000000 + i * 3600.5), md5(i::text)::uuid, i % 7, 'text ' || i,
+                '2024-01-01'::date + i, i / 8.0, i % 2 = 0 FROM generate_series(1, {rows}) i;"
+    ));
+    let uuids: Vec<String> = pg::query(&format!("SELECT u FROM {s}.t ORDER BY id"))
+        .lines()
+        .map(String::from)
+        .collect();
+    let ids: Vec<i64> = (1..=rows).collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(ids.clone())),
+        Arc::new(
+            Decimal128Array::from(
+                ids.iter()
+                    .map(|i| i128::from(*i) * 125 - 10_000)
+                    .collect::<Vec<_>>(),
+            )
+            .with_precision_and_scale(12, 2)
+            .unwrap(),
+        ),
+        Arc::new(
+            TimestampMicrosecondArray::from(
+                ids.iter()
+                    .map(|i| (1_700_000_000 + i * 3600) * 1_000_000 + i * 500_000)
+                    .collect::<Vec<_>>(),
+            )
+            .with_timezone("UTC"),
+        ),
+        Arc::new(StringArray::from(uuids)),
+        Arc::new(Int32Array::from(
+            ids.iter().map(|i| (*i % 7) as i32).collect::<Vec<_>>(),
+        )),
+        Arc::new(StringArray::from(
+            ids.iter().map(|i| format!("text {i}")).collect::<Vec<_>>(),
+        )),
+        Arc::new(Date32Array::from(
+            ids.iter().map(|i| 19_723 + *i as i32).collect::<Vec<_>>(),
+        )),
+        Arc::new(Float64Array::from(
+            ids.iter().map(|i| *i as f64 / 8.0).collect::<Vec<_>>(),
+        )),
+        Arc::new(BooleanArray::from(
+            ids.iter().map(|i| i % 2 == 0).collect::<Vec<_>>(),
+        )),
+    ];
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("amount", DataType::Decimal128(12, 2), false),
+        Field::new(
+            "ts",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("u", DataType::Utf8, false),
+        Field::new("n", DataType::Int32, false),
+        Field::new("t", DataType::Utf8, false),
+        Field::new("d", DataType::Date32, false),
+        Field::new("f", DataType::Float64, false),
+        Field::new("b", DataType::Boolean, false),
+    ]));
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("t.parquet");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&parquet).unwrap(),
+        schema.clone(),
+        None,
+    )
+    .unwrap();
+    writer
+        .write(&RecordBatch::try_new(schema, columns).unwrap())
+        .unwrap();
+    writer.close().unwrap();
+    let summary = dir.path().join("j.json");
+    recon()
+        .args([
+            "diff",
+            "--source",
+            &pg::table(&format!("{s}.t")),
+            "--target",
+        ])
+        .arg(&parquet)
+        .args(["--key", "id", "--min-accuracy", "100", "--json"])
+        .arg(&summary)
+        .assert()
+        .code(0);
+    let got = json(&summary);
+    assert_eq!(got["matched"], rows);
+    assert_eq!(got["columns"].as_array().unwrap().len(), 8);
+}

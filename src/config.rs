@@ -48,6 +48,8 @@ pub struct SideFile {
     pub delimiter: Option<String>,
     /// PostgreSQL table (`schema.table`), instead of `?table=` in the uri.
     pub table: Option<String>,
+    /// PostgreSQL query, instead of a table.
+    pub query: Option<String>,
     /// PostgreSQL row filter (SQL).
     #[serde(rename = "where")]
     pub filter: Option<String>,
@@ -277,7 +279,8 @@ impl JobFile {
 
 fn resolve(base: &Path, uri: &str) -> String {
     let p = Path::new(uri);
-    if p.is_absolute() || base.as_os_str().is_empty() {
+    // A database location is not a path.
+    if uri.contains("://") || p.is_absolute() || base.as_os_str().is_empty() {
         uri.to_string()
     } else {
         PathBuf::from(base).join(p).to_string_lossy().into_owned()

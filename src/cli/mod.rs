@@ -138,11 +138,12 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
             flag.clone()
                 .or_else(|| file_side.and_then(|f| f.filter.clone())),
             file_side.and_then(|f| f.table.clone()),
+            file_side.and_then(|f| f.query.clone()),
         )
     };
-    let (source_filter, source_table) =
+    let (source_filter, source_table, source_query) =
         database(&args.source_where, &file.source, args.source.is_some());
-    let (target_filter, target_table) =
+    let (target_filter, target_table, target_query) =
         database(&args.target_where, &file.target, args.target.is_some());
     let delimiter = |specific: &Option<String>, from_file: Option<String>| -> Result<Option<u8>> {
         specific
@@ -152,10 +153,26 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
             .map(|chosen| parse_delimiter(&chosen))
             .transpose()
     };
+    let key = match &args.key {
+        Some(k) => split_list(k),
+        None => file.key.clone(),
+    };
+    // A query's rows are numbered by the key: the target's key names follow renames.
+    let target_key: Vec<String> = key
+        .iter()
+        .map(|k| {
+            file.mappings
+                .iter()
+                .find(|m| &m.source == k)
+                .map_or_else(|| k.clone(), |m| m.target.clone())
+        })
+        .collect();
     let source_options = SourceOptions {
         delimiter: delimiter(&args.source_delimiter, source_file_delimiter)?,
         filter: source_filter,
         table: source_table,
+        query: source_query,
+        order_by: key.clone(),
         connections: args.pg_connections,
         ..SourceOptions::default()
     };
@@ -163,6 +180,8 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
         delimiter: delimiter(&args.target_delimiter, target_file_delimiter)?,
         filter: target_filter,
         table: target_table,
+        query: target_query,
+        order_by: target_key,
         connections: args.pg_connections,
         ..SourceOptions::default()
     };
@@ -195,10 +214,6 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
     if let Some(dir) = &args.spill_dir {
         engine.spill_dir = dir.clone();
     }
-    let key = match &args.key {
-        Some(k) => split_list(k),
-        None => file.key,
-    };
     Ok(Job {
         source,
         target,

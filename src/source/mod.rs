@@ -89,6 +89,10 @@ pub struct SourceOptions {
     pub filter: Option<String>,
     /// A database source's table (`schema.table`), when not in the location.
     pub table: Option<String>,
+    /// A database source's query, instead of a table.
+    pub query: Option<String>,
+    /// Key columns of this side, in order (a query's rows are numbered by them).
+    pub order_by: Vec<String>,
     /// Connections a database source reads over.
     pub connections: usize,
 }
@@ -100,6 +104,8 @@ impl Default for SourceOptions {
             batch_size: 8192,
             filter: None,
             table: None,
+            query: None,
+            order_by: Vec::new(),
             connections: 2,
         }
     }
@@ -111,7 +117,7 @@ pub fn open(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
     if postgres::is_postgres(uri) {
         return Ok(Box::new(postgres::PostgresSource::open(uri, options)?));
     }
-    if options.filter.is_some() || options.table.is_some() {
+    if options.filter.is_some() || options.table.is_some() || options.query.is_some() {
         return Err(crate::Error::Config(format!(
             "{}: a table or a row filter (--source-where / --target-where, or table/where in a job file) applies to PostgreSQL sources only",
             postgres::redact(uri)

@@ -100,7 +100,10 @@ pub struct PostgresSource {
     uri: String,
     runtime: Arc<tokio::runtime::Runtime>,
     config: tokio_postgres::Config,
+    /// The FROM item: a quoted table name, or `(query) AS recon_q`.
     table: String,
+    /// For a query: the key columns its rows are numbered by (the locators).
+    query_order: Option<String>,
     filter: Option<String>,
     columns: Vec<Column>,
     schema: SchemaRef,
@@ -235,6 +238,7 @@ impl PostgresSource {
             None => (uri.to_string(), ""),
         };
         let mut table = None;
+        let mut query = None;
         let mut filter = None;
         let mut libpq = Vec::new();
         for pair in params.split('&').filter(|p| !p.is_empty()) {
@@ -242,6 +246,7 @@ impl PostgresSource {
             let v = percent_decode(v);
             match k {
                 "table" => table = Some(v),
+                "query" => query = Some(v),
                 "where" => filter = Some(v),
                 _ => libpq.push(pair.to_string()),
             }
@@ -255,12 +260,32 @@ impl PostgresSource {
         if let Some(t) = &options.table {
             table = Some(t.clone());
         }
-        let table = table.ok_or_else(|| {
-            Error::Config(format!(
-                "{shown} names no table: add ?table=schema.table to the location"
-            ))
-        })?;
-        let table = quote_table(&table)?;
+        if let Some(q) = &options.query {
+            query = Some(q.clone());
+        }
+        let (table, query_order) = match (table, query) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Config(format!(
+                    "{shown} names both a table and a query; give one"
+                )));
+            }
+            (Some(t), None) => (quote_table(&t)?, None),
+            (None, Some(q)) => {
+                check_filter(&q).map_err(|why| Error::Config(format!("query {q:?}: {why}")))?;
+                if options.order_by.is_empty() {
+                    return Err(Error::Config(format!(
+                        "{shown}: a query source needs the key, to number its rows the same way each time it runs"
+                    )));
+                }
+                let order: Vec<String> = options.order_by.iter().map(|k| quote_ident(k)).collect();
+                (format!("({q}) AS recon_q"), Some(order.join(", ")))
+            }
+            (None, None) => {
+                return Err(Error::Config(format!(
+                    "{shown} names no table: add ?table=schema.table (or ?query=…) to the location"
+                )));
+            }
+        };
         let full = if libpq.is_empty() {
             connection_string
         } else {
@@ -319,7 +344,10 @@ impl PostgresSource {
                     numeric: *c.type_() == Type::NUMERIC,
                 })
                 .collect();
-            let size = anchor
+            let size = if query_order.is_some() {
+                None
+            } else {
+                anchor
                 .query_opt(
                     &format!(
                         "SELECT relpages::bigint, reltuples::bigint, relkind::text, relhassubclass FROM pg_class WHERE oid = '{}'::regclass",
@@ -328,7 +356,8 @@ impl PostgresSource {
                     &[],
                 )
                 .await
-                .map_err(db)?;
+                .map_err(db)?
+            };
             let (pages, tuples, kind, children): (i64, i64, String, bool) = size
                 .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
                 .unwrap_or((0, 0, "r".into(), false));
@@ -367,7 +396,7 @@ impl PostgresSource {
             })
             .collect();
         let connections = options.connections.max(1) as u32;
-        let splits = if pages < 64 || connections == 1 {
+        let splits = if pages < 64 || connections == 1 || query_order.is_some() {
             vec![(0, None)]
         } else {
             let step = pages.div_ceil(connections);
@@ -384,6 +413,7 @@ impl PostgresSource {
             runtime,
             config,
             table,
+            query_order,
             filter,
             columns,
             schema: Arc::new(Schema::new(fields)),
@@ -395,8 +425,20 @@ impl PostgresSource {
         })
     }
 
+    /// The locator of a row from its first column: a ctid, or a query's row number.
+    fn locator(&self, raw: &[u8]) -> Option<u64> {
+        match self.query_order {
+            None => ctid_locator(raw),
+            Some(_) => Some(i64::from_be_bytes(raw.try_into().ok()?) as u64),
+        }
+    }
+
     fn select_list(&self, projection: &[usize]) -> String {
-        let mut list = vec!["ctid".to_string()];
+        let locator = match &self.query_order {
+            None => "ctid".to_string(),
+            Some(order) => format!("row_number() OVER (ORDER BY {order})::bigint AS recon_row"),
+        };
+        let mut list = vec![locator];
         for &i in projection {
             let c = &self.columns[i];
             let name = quote_ident(&c.name);
@@ -867,8 +909,8 @@ impl Source for PostgresSource {
                     };
                     let ctid = next()
                         .flatten()
-                        .and_then(|(a, b)| ctid_locator(&tuple[a..b]))
-                        .ok_or_else(|| bad("a row without a ctid".into()))?;
+                        .and_then(|(a, b)| self.locator(&tuple[a..b]))
+                        .ok_or_else(|| bad("a row without a locator".into()))?;
                     for c in 0..width - 1 {
                         let range = next().ok_or_else(|| bad("a truncated row".into()))?;
                         builders
@@ -899,25 +941,37 @@ impl Source for PostgresSource {
                 .project(projection)
                 .map_err(|e| Error::Internal(format!("projecting a PostgreSQL schema: {e}")))?,
         );
-        let tids: Vec<String> = locators
-            .iter()
-            .map(|l| format!("({},{})", l >> 16, l & 0xffff))
-            .collect();
-        let sql = format!(
-            "SELECT {} FROM {} WHERE ctid = ANY($1::text[]::tid[])",
-            self.select_list(projection),
-            self.table
-        );
         let client = self.anchor.lock().expect("anchor connection");
-        let rows = self
-            .runtime
-            .block_on(async { client.query(sql.as_str(), &[&tids]).await })
-            .map_err(db)?;
+        let rows = if self.query_order.is_some() {
+            // Rows of a query are numbered by key; the same numbering finds them again.
+            let numbers: Vec<i64> = locators.iter().map(|l| *l as i64).collect();
+            let sql = format!(
+                "SELECT * FROM (SELECT {} FROM {}{}) AS recon_x WHERE recon_row = ANY($1::bigint[])",
+                self.select_list(projection),
+                self.table,
+                self.where_clause(None)
+            );
+            self.runtime
+                .block_on(async { client.query(sql.as_str(), &[&numbers]).await })
+        } else {
+            let tids: Vec<String> = locators
+                .iter()
+                .map(|l| format!("({},{})", l >> 16, l & 0xffff))
+                .collect();
+            let sql = format!(
+                "SELECT {} FROM {} WHERE ctid = ANY($1::text[]::tid[])",
+                self.select_list(projection),
+                self.table
+            );
+            self.runtime
+                .block_on(async { client.query(sql.as_str(), &[&tids]).await })
+        }
+        .map_err(db)?;
         drop(client);
         let mut by_locator: HashMap<u64, usize> = HashMap::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             let raw: Raw = row.get(0);
-            if let Some(l) = ctid_locator(raw.0) {
+            if let Some(l) = self.locator(raw.0) {
                 by_locator.insert(l, i);
             }
         }

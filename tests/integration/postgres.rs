@@ -512,3 +512,62 @@ fn postgres_values_equal_the_same_values_in_parquet() {
     assert_eq!(got["matched"], rows);
     assert_eq!(got["columns"].as_array().unwrap().len(), 8);
 }
+
+#[test]
+fn a_query_is_a_source_too() {
+    let s = schema("query");
+    load_orders(&s, 1000);
+    pg::sql(&format!(
+        "CREATE TABLE {s}.new AS SELECT * FROM {s}.orders; UPDATE {s}.new SET qty = qty + 1 WHERE order_id % 100 = 0;"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "key = \"id\"\n[source]\nuri = {:?}\nquery = \"SELECT order_id AS id, qty, name FROM {s}.orders WHERE order_id <= 500\"\n[target]\nuri = {:?}\ntable = \"{s}.new\"\nwhere = \"order_id <= 500\"\n[[columns]]\nsource = \"id\"\ntarget = \"order_id\"\n",
+            pg::server(),
+            pg::server()
+        ),
+    )
+    .unwrap();
+    let summary = dir.path().join("j.json");
+    let diffs = dir.path().join("d.csv");
+    recon()
+        .args(["diff", "--config"])
+        .arg(&job)
+        .args(["--json"])
+        .arg(&summary)
+        .arg("--diffs")
+        .arg(&diffs)
+        .assert()
+        .code(0);
+    let got = json(&summary);
+    assert_eq!(got["changed"], 5);
+    assert_eq!(got["matched"], 495);
+    assert_eq!(got["only_in_target"].as_array().unwrap().len(), 17);
+    // The changed rows were found again through the query's numbering.
+    let text = std::fs::read_to_string(&diffs).unwrap();
+    assert!(text.contains("\n100,changed,qty,2,3,"), "{text}");
+    // A query that could escape its brackets is refused.
+    let bad = format!(
+        "{}&query=SELECT%201)%20x%3B%20SELECT%20(1",
+        pg::server()
+            .replace("/test", "/test?x=1")
+            .split('?')
+            .next()
+            .unwrap()
+    );
+    recon()
+        .args([
+            "diff",
+            "--source",
+            &bad,
+            "--target",
+            &pg::table(&format!("{s}.new")),
+            "--key",
+            "id",
+        ])
+        .assert()
+        .code(2);
+}

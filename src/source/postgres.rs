@@ -22,8 +22,8 @@ use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use bytes::{Buf, BytesMut};
 use futures_util::StreamExt;
+use tokio_postgres::Client;
 use tokio_postgres::types::{FromSql, Type};
-use tokio_postgres::{Client, NoTls};
 
 use super::{Batch, ProgressUnit, SizeHint, Source, SourceOptions};
 use crate::error::{Error, Result};
@@ -100,6 +100,7 @@ pub struct PostgresSource {
     uri: String,
     runtime: Arc<tokio::runtime::Runtime>,
     config: tokio_postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
     /// The FROM item: a quoted table name, or `(query) AS recon_q`.
     table: String,
     /// For a query: the key columns its rows are numbered by (the locators).
@@ -240,6 +241,8 @@ impl PostgresSource {
         let mut table = None;
         let mut query = None;
         let mut filter = None;
+        let mut tls_mode = TlsMode::Prefer;
+        let mut root_cert = None;
         let mut libpq = Vec::new();
         for pair in params.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -248,6 +251,14 @@ impl PostgresSource {
                 "table" => table = Some(v),
                 "query" => query = Some(v),
                 "where" => filter = Some(v),
+                "sslmode" => {
+                    tls_mode = TlsMode::parse(&v).ok_or_else(|| {
+                        Error::Config(format!(
+                            "{shown}: sslmode {v:?} must be disable, prefer, require, verify-ca or verify-full"
+                        ))
+                    })?;
+                }
+                "sslrootcert" => root_cert = Some(std::path::PathBuf::from(v)),
                 _ => libpq.push(pair.to_string()),
             }
         }
@@ -295,15 +306,16 @@ impl PostgresSource {
             uri: shown.clone(),
             message: format!("not a valid connection location: {e}"),
         })?;
-        if matches!(
-            config.get_ssl_mode(),
-            tokio_postgres::config::SslMode::Require
-        ) {
-            return Err(Error::Database {
-                uri: shown,
-                message: "sslmode=require needs TLS, which this build of recon does not have yet; use sslmode=disable or prefer on a trusted network".into(),
-            });
-        }
+        config.ssl_mode(match tls_mode {
+            TlsMode::Disable => tokio_postgres::config::SslMode::Disable,
+            TlsMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            _ => tokio_postgres::config::SslMode::Require,
+        });
+        let tls =
+            tls_connector(tls_mode, root_cert.as_deref()).map_err(|message| Error::Database {
+                uri: shown.clone(),
+                message,
+            })?;
         config.application_name("recon");
         if config.get_password().is_none()
             && let Some(password) = password_from_environment(&config)
@@ -317,7 +329,7 @@ impl PostgresSource {
                 .build()
                 .map_err(|e| Error::Internal(format!("starting the database runtime: {e}")))?,
         );
-        let anchor = connect(&runtime, &config, &shown)?;
+        let anchor = connect(&runtime, &config, &tls, &shown)?;
         let db = |e: tokio_postgres::Error| database_error(&shown, e);
         let (columns, snapshot, pages, tuples) = runtime.block_on(async {
             anchor
@@ -412,6 +424,7 @@ impl PostgresSource {
             uri: shown,
             runtime,
             config,
+            tls,
             table,
             query_order,
             filter,
@@ -601,11 +614,12 @@ fn split_pgpass(line: &str) -> Vec<String> {
 fn connect(
     runtime: &tokio::runtime::Runtime,
     config: &tokio_postgres::Config,
+    tls: &tokio_postgres_rustls::MakeRustlsConnect,
     shown: &str,
 ) -> Result<Client> {
     runtime.block_on(async {
         let (client, connection) = config
-            .connect(NoTls)
+            .connect(tls.clone())
             .await
             .map_err(|e| database_error(shown, e))?;
         tokio::spawn(async move {
@@ -644,6 +658,10 @@ fn database_error(shown: &str, error: tokio_postgres::Error) -> Error {
             }
             if m.contains("Connection refused") || m.contains("error connecting") {
                 m.push_str(" (is the server running, and are host and port right?)");
+            } else if m.contains("invalid peer certificate") {
+                m.push_str(" (with sslmode=verify-ca or verify-full, pass the authority that signed the server's certificate as sslrootcert=/path/to/root.crt)");
+            } else if m.contains("server does not support TLS") {
+                m.push_str(" (the server has ssl=off: use sslmode=prefer or disable on a trusted network, or turn TLS on at the server)");
             }
             m
         }
@@ -841,7 +859,7 @@ impl Source for PostgresSource {
         sink: &mut dyn FnMut(Batch) -> Result<()>,
     ) -> Result<()> {
         let db = |e: tokio_postgres::Error| database_error(&self.uri, e);
-        let client = connect(&self.runtime, &self.config, &self.uri)?;
+        let client = connect(&self.runtime, &self.config, &self.tls, &self.uri)?;
         let sql = format!(
             "COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT binary)",
             self.select_list(projection),
@@ -1000,6 +1018,183 @@ impl Source for PostgresSource {
     }
 }
 
+/// How a connection uses TLS, with libpq's meanings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsMode {
+    /// Never.
+    Disable,
+    /// When the server offers it, without checking its certificate.
+    Prefer,
+    /// Always, without checking the certificate.
+    Require,
+    /// Always, with a certificate signed by a trusted authority.
+    VerifyCa,
+    /// Always, with a trusted certificate for the host connected to.
+    VerifyFull,
+}
+
+impl TlsMode {
+    fn parse(text: &str) -> Option<TlsMode> {
+        Some(match text {
+            "disable" => TlsMode::Disable,
+            "allow" | "prefer" => TlsMode::Prefer,
+            "require" => TlsMode::Require,
+            "verify-ca" => TlsMode::VerifyCa,
+            "verify-full" => TlsMode::VerifyFull,
+            _ => return None,
+        })
+    }
+}
+
+/// The rustls connector for a mode; trusted roots come from `sslrootcert` or, without
+/// it, the Mozilla root set.
+fn tls_connector(
+    mode: TlsMode,
+    root_cert: Option<&std::path::Path>,
+) -> std::result::Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    use rustls_pki_types::pem::PemObject;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    match root_cert {
+        Some(path) => {
+            let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("cannot read sslrootcert {}: {e}", path.display()))?;
+            for cert in certs {
+                let cert =
+                    cert.map_err(|e| format!("cannot read sslrootcert {}: {e}", path.display()))?;
+                roots.add(cert).map_err(|e| {
+                    format!(
+                        "sslrootcert {} holds an unusable certificate: {e}",
+                        path.display()
+                    )
+                })?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS set-up failed: {e}"))?;
+    let config = match mode {
+        TlsMode::VerifyFull => builder.with_root_certificates(roots).with_no_client_auth(),
+        TlsMode::VerifyCa => {
+            let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| format!("TLS set-up failed: {e}"))?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(IgnoreHostName(inner)))
+                .with_no_client_auth()
+        }
+        TlsMode::Disable | TlsMode::Prefer | TlsMode::Require => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_no_client_auth(),
+    };
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// `sslmode=prefer/require`: encrypted, but the certificate is not checked (libpq's
+/// meaning of these modes). Signatures are still verified.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &rustls_pki_types::CertificateDer<'_>,
+        _: &[rustls_pki_types::CertificateDer<'_>],
+        _: &rustls_pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls_pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// `sslmode=verify-ca`: a certificate chain to a trusted root, for any host name.
+#[derive(Debug)]
+struct IgnoreHostName(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl rustls::client::danger::ServerCertVerifier for IgnoreHostName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls_pki_types::CertificateDer<'_>,
+        intermediates: &[rustls_pki_types::CertificateDer<'_>],
+        server_name: &rustls_pki_types::ServerName<'_>,
+        ocsp: &[u8],
+        now: rustls_pki_types::UnixTime,
+    ) -> std::result::Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName
+                | rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls_pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> std::result::Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
 /// The byte length of the next complete tuple in `buffer` (2 for the end marker), or
 /// `None` when more bytes are needed.
 fn tuple_length(buffer: &[u8], width: usize) -> Option<usize> {
@@ -1025,6 +1220,25 @@ fn tuple_length(buffer: &[u8], width: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_modes_parse_as_in_libpq_and_unknown_ones_are_refused() {
+        assert_eq!(TlsMode::parse("verify-full"), Some(TlsMode::VerifyFull));
+        assert_eq!(TlsMode::parse("allow"), Some(TlsMode::Prefer));
+        assert_eq!(TlsMode::parse("Require"), None);
+        let error = PostgresSource::open(
+            "postgres://u:pw@127.0.0.1:1/db?table=t&sslmode=strict",
+            &SourceOptions::default(),
+        )
+        .err()
+        .expect("an unknown sslmode is refused before connecting")
+        .to_string();
+        assert!(
+            error.contains("sslmode \"strict\" must be disable, prefer"),
+            "{error}"
+        );
+        assert!(!error.contains("pw"), "{error}");
+    }
 
     #[test]
     fn passwords_never_show() {

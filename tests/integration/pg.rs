@@ -13,7 +13,7 @@ static SERVER: OnceLock<String> = OnceLock::new();
 pub fn server() -> &'static str {
     SERVER.get_or_init(|| match std::env::var("RECON_TEST_PG_URL") {
         Ok(url) if !url.is_empty() => url,
-        _ => start_throwaway().unwrap_or_else(|why| {
+        _ => start_throwaway(&[], |_| Ok(())).unwrap_or_else(|why| {
             panic!(
                 "PostgreSQL tests need a server: set RECON_TEST_PG_URL=postgres://user@host:port/db, or install PostgreSQL (apt-get install postgresql) so a throwaway cluster can start ({why})"
             )
@@ -39,6 +39,28 @@ pub fn sql(statements: &str) {
     assert!(
         output.status.success(),
         "SQL failed: {}\n{statements}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs SQL against a given server.
+pub fn sql_at(url: &str, statements: &str) {
+    let output = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            statements,
+        ])
+        .output()
+        .expect("psql runs");
+    assert!(
+        output.status.success(),
+        "SQL failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
 }
@@ -97,10 +119,47 @@ fn find_bin(name: &str) -> Option<std::path::PathBuf> {
         .find(|p| p.exists())
 }
 
-fn start_throwaway() -> Result<String, String> {
+static TLS_SERVER: OnceLock<(String, std::path::PathBuf)> = OnceLock::new();
+
+/// A throwaway server that speaks TLS with a self-signed certificate for `localhost` and
+/// `127.0.0.1`, and the path of that certificate (to trust it with `sslrootcert`).
+pub fn tls_server() -> &'static (String, std::path::PathBuf) {
+    TLS_SERVER.get_or_init(|| {
+        let mut cert_path = None;
+        let url = start_throwaway(&["-c", "ssl=on", "-c", "ssl_cert_file=server.crt", "-c", "ssl_key_file=server.key"], |data| {
+            // A test CA signs the server's certificate, as in a real deployment: webpki
+            // (unlike OpenSSL) refuses a self-signed CA certificate used as a server's.
+            let script = "set -e
+                openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=recon-test-ca -keyout ca.key -out ca.crt
+                openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr
+                printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > server.ext
+                openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.crt
+                chmod 600 server.key";
+            let out = Command::new("sh")
+                .args(["-c", script])
+                .current_dir(data)
+                .output()
+                .map_err(|e| format!("openssl: {e}"))?;
+            if !out.status.success() {
+                return Err(format!("openssl failed: {}", String::from_utf8_lossy(&out.stderr)));
+            }
+            let copy = std::env::temp_dir().join(format!("recon-test-ca-{}.crt", std::process::id()));
+            std::fs::copy(data.join("ca.crt"), &copy).map_err(|e| e.to_string())?;
+            cert_path = Some(copy);
+            Ok(())
+        })
+        .unwrap_or_else(|why| panic!("TLS tests need PostgreSQL binaries and openssl to start a throwaway TLS server ({why})"));
+        (url, cert_path.expect("certificate written"))
+    })
+}
+
+fn start_throwaway(
+    extra: &[&str],
+    prepare: impl FnOnce(&std::path::Path) -> Result<(), String>,
+) -> Result<String, String> {
     let initdb = find_bin("initdb").ok_or("no initdb found")?;
     let postgres = find_bin("postgres").ok_or("no postgres binary found")?;
-    let dir = std::env::temp_dir().join(format!("recon-pg-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("recon-pg-{}-{}", std::process::id(), extra.len()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let root = is_root();
     let as_user = |cmd: &mut Command| {
@@ -135,14 +194,24 @@ fn start_throwaway() -> Result<String, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
+    prepare(&data)?;
+    if root {
+        // Files the preparation wrote as root must belong to the server's user.
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&data)
+            .status()
+            .map_err(|e| e.to_string())?;
+    }
     let port = free_port()?;
     // The server lives as long as this test process: a shell waits for our stdin to
     // close (when we exit), then stops the server and removes its files.
     let script = format!(
-        "{pg} -D {data} -k {dir} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off >{dir}/log 2>&1 & pid=$!; cat >/dev/null; kill -INT $pid; wait $pid; rm -rf {dir}",
+        "{pg} -D {data} -k {dir} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off {extra} >{dir}/log 2>&1 & pid=$!; cat >/dev/null; kill -INT $pid; wait $pid; rm -rf {dir}",
         pg = postgres.display(),
         data = data.display(),
         dir = dir.display(),
+        extra = extra.join(" "),
     );
     let mut shell = Command::new("sh");
     shell

@@ -571,3 +571,37 @@ fn a_query_is_a_source_too() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn tls_modes_behave_as_in_libpq() {
+    let (url, cert) = pg::tls_server();
+    pg::sql_at(
+        url,
+        "CREATE TABLE IF NOT EXISTS tls_t(id int primary key); INSERT INTO tls_t VALUES (1), (2) ON CONFLICT DO NOTHING;",
+    );
+    let location = |mode: &str, extra: &str| format!("{url}?table=tls_t&sslmode={mode}{extra}");
+    let run = |source: String| {
+        recon()
+            .args([
+                "diff",
+                "--source",
+                &source,
+                "--target",
+                &location("require", ""),
+                "--key",
+                "id",
+                "-q",
+            ])
+            .assert()
+    };
+    run(location("require", "")).code(0);
+    run(location("prefer", "")).code(0);
+    // The certificate is signed by a test authority: verification needs it as a root.
+    run(location("verify-full", "")).code(2).stderr(
+        predicate::str::contains("UnknownIssuer").and(predicate::str::contains("sslrootcert=")),
+    );
+    let root = format!("&sslrootcert={}", cert.display());
+    run(location("verify-full", &root)).code(0);
+    run(location("verify-ca", &root)).code(0);
+    run(location("disable", "")).code(0);
+}

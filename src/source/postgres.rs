@@ -1226,13 +1226,13 @@ mod tests {
         assert_eq!(TlsMode::parse("verify-full"), Some(TlsMode::VerifyFull));
         assert_eq!(TlsMode::parse("allow"), Some(TlsMode::Prefer));
         assert_eq!(TlsMode::parse("Require"), None);
-        let error = PostgresSource::open(
+        let error = match PostgresSource::open(
             "postgres://u:pw@127.0.0.1:1/db?table=t&sslmode=strict",
             &SourceOptions::default(),
-        )
-        .err()
-        .expect("an unknown sslmode is refused before connecting")
-        .to_string();
+        ) {
+            Ok(_) => panic!("an unknown sslmode is refused before connecting"),
+            Err(error) => error.to_string(),
+        };
         assert!(
             error.contains("sslmode \"strict\" must be disable, prefer"),
             "{error}"

@@ -658,6 +658,10 @@ fn database_error(shown: &str, error: tokio_postgres::Error) -> Error {
             }
             if m.contains("Connection refused") || m.contains("error connecting") {
                 m.push_str(" (is the server running, and are host and port right?)");
+            } else if m.contains("password missing") {
+                m.push_str(
+                    " (the server asks for a password: put it in the URI, PGPASSWORD or ~/.pgpass)",
+                );
             } else if m.contains("invalid peer certificate") {
                 m.push_str(" (with sslmode=verify-ca or verify-full, pass the authority that signed the server's certificate as sslrootcert=/path/to/root.crt)");
             } else if m.contains("server does not support TLS") {

@@ -153,13 +153,40 @@ pub fn tls_server() -> &'static (String, std::path::PathBuf) {
     })
 }
 
+static PASSWORD_SERVER: OnceLock<String> = OnceLock::new();
+
+/// A throwaway server where the role `reader` must log in with the password
+/// [`READER_PASSWORD`] (scram-sha-256) over TCP; `postgres` keeps trust to set it up.
+/// Its URL is the superuser's.
+pub fn password_server() -> &'static str {
+    PASSWORD_SERVER.get_or_init(|| {
+        let url = start_throwaway(&["-c", "password_encryption=scram-sha-256"], |data| {
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+            )
+            .map_err(|e| e.to_string())
+        })
+        .unwrap_or_else(|why| panic!("password tests need PostgreSQL binaries to start a throwaway server ({why})"));
+        sql_at(
+            &url,
+            &format!("CREATE ROLE reader LOGIN PASSWORD '{READER_PASSWORD}'; CREATE TABLE t(id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b'); GRANT SELECT ON t TO reader;"),
+        );
+        url
+    })
+}
+
+pub const READER_PASSWORD: &str = "right-horse-9";
+
 fn start_throwaway(
     extra: &[&str],
     prepare: impl FnOnce(&std::path::Path) -> Result<(), String>,
 ) -> Result<String, String> {
     let initdb = find_bin("initdb").ok_or("no initdb found")?;
     let postgres = find_bin("postgres").ok_or("no postgres binary found")?;
-    let dir = std::env::temp_dir().join(format!("recon-pg-{}-{}", std::process::id(), extra.len()));
+    static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let nth = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("recon-pg-{}-{nth}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let root = is_root();
     let as_user = |cmd: &mut Command| {

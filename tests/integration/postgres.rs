@@ -605,3 +605,67 @@ fn tls_modes_behave_as_in_libpq() {
     run(location("verify-ca", &root)).code(0);
     run(location("disable", "")).code(0);
 }
+
+#[test]
+fn passwords_come_from_the_uri_pgpassword_or_pgpass_and_a_wrong_one_is_named() {
+    let admin = pg::password_server();
+    let reader = |password: &str| {
+        let at = if password.is_empty() {
+            String::new()
+        } else {
+            format!(":{password}")
+        };
+        format!(
+            "{}?table=t",
+            admin.replacen("postgres@", &format!("reader{at}@"), 1)
+        )
+    };
+    let diff = |source: &str| {
+        let mut command = recon();
+        command
+            .args([
+                "diff", "--source", source, "--target", source, "--key", "id", "-q",
+            ])
+            .env_remove("PGPASSWORD")
+            .env("PGPASSFILE", "/nonexistent/recon-test-pgpass");
+        command
+    };
+
+    let wrong = diff(&reader("wrong-horse-1"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "password authentication failed for user \"reader\"",
+        ));
+    let output = wrong.get_output();
+    for stream in [&output.stdout, &output.stderr] {
+        assert!(!String::from_utf8_lossy(stream).contains("wrong-horse-1"));
+    }
+    diff(&reader(""))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "asks for a password: put it in the URI, PGPASSWORD or ~/.pgpass",
+        ));
+
+    diff(&reader(pg::READER_PASSWORD)).assert().code(0);
+    diff(&reader(""))
+        .env("PGPASSWORD", pg::READER_PASSWORD)
+        .assert()
+        .code(0);
+    let dir = tempfile::tempdir().unwrap();
+    let pgpass = dir.path().join("pgpass");
+    let port = admin.rsplit(':').next().unwrap().split('/').next().unwrap();
+    std::fs::write(
+        &pgpass,
+        format!(
+            "# host:port:db:user:password\nelsewhere:*:*:*:nope\n127.0.0.1:{port}:*:reader:{}\n",
+            pg::READER_PASSWORD
+        ),
+    )
+    .unwrap();
+    diff(&reader(""))
+        .env("PGPASSFILE", &pgpass)
+        .assert()
+        .code(0);
+}

@@ -879,7 +879,10 @@ fn compare_as(a: Kind, b: Kind) -> Option<(CompareAs, Vec<String>)> {
             ),
             Float32 => (CompareAs::Float32, vec!["text read as float32".into()]),
             Float64 => (CompareAs::Float64, vec!["text read as float64".into()]),
-            Bool => (CompareAs::Bool, vec!["text read as true/false".into()]),
+            Bool => (
+                CompareAs::Bool,
+                vec!["text read as true/false or t/f".into()],
+            ),
             Date => (CompareAs::Date, vec!["text read as YYYY-MM-DD".into()]),
             Timestamp { zoned } => (
                 CompareAs::Timestamp,

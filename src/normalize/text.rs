@@ -73,11 +73,13 @@ pub fn big_decimal(text: &[u8]) -> Option<String> {
     Some(out)
 }
 
-/// Parses `true` / `false` in any letter case.
+/// Parses `true` / `false` in any letter case, and `t` / `f` (how PostgreSQL writes a
+/// boolean in text and CSV). Other spellings (1/0, yes/no) need a `bool` normalizer, so
+/// a column of counts is never silently read as flags.
 pub fn parse_bool(text: &[u8]) -> Option<bool> {
-    if text.eq_ignore_ascii_case(b"true") {
+    if text.eq_ignore_ascii_case(b"true") || text == b"t" {
         Some(true)
-    } else if text.eq_ignore_ascii_case(b"false") {
+    } else if text.eq_ignore_ascii_case(b"false") || text == b"f" {
         Some(false)
     } else {
         None
@@ -269,6 +271,9 @@ mod tests {
         assert_eq!(parse_bool(b"false"), Some(false));
         assert_eq!(parse_bool(b"1"), None);
         assert_eq!(parse_bool(b"yes"), None);
+        assert_eq!(parse_bool(b"t"), Some(true));
+        assert_eq!(parse_bool(b"f"), Some(false));
+        assert_eq!(parse_bool(b"T"), None);
     }
 
     #[test]

@@ -331,7 +331,7 @@ impl PostgresSource {
         );
         let anchor = connect(&runtime, &config, &tls, &shown)?;
         let db = |e: tokio_postgres::Error| database_error(&shown, e);
-        let (columns, snapshot, pages, tuples) = runtime.block_on(async {
+        let (columns, snapshot, pages, tuples, numbered) = runtime.block_on(async {
             anchor
                 .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 .await
@@ -374,24 +374,30 @@ impl PostgresSource {
                 .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
                 .unwrap_or((0, 0, "r".into(), false));
             // Rows are located by ctid, which is unique only within one heap: partitioned
-            // and inherited tables repeat it, and views have none.
-            let why = match kind.as_str() {
-                "p" => Some("is a partitioned table"),
-                "v" => Some("is a view"),
-                "f" => Some("is a foreign table"),
-                _ if children => Some("has inheritance children"),
-                _ => None,
-            };
-            if let Some(why) = why {
-                return Err(Error::Database {
-                    uri: shown.clone(),
-                    message: format!(
-                        "{table} {why}, which recon cannot read yet (rows are located by ctid, unique only in one plain table); compare its partitions one by one, or a materialized view"
-                    ),
-                });
-            }
-            Ok::<_, Error>((columns, snapshot, pages.max(0) as u32, tuples.max(0) as u64))
+            // and inherited tables repeat it, and views have none. Those are read like a
+            // query instead, their rows numbered by the key.
+            let numbered = matches!(kind.as_str(), "p" | "v" | "f") || children;
+            Ok::<_, Error>((columns, snapshot, pages.max(0) as u32, tuples.max(0) as u64, numbered))
         })?;
+        let query_order = match query_order {
+            Some(order) => Some(order),
+            None if numbered => {
+                if options.order_by.is_empty() {
+                    return Err(Error::Config(format!(
+                        "{shown}: {table} is a partitioned or inherited table, a view or a foreign table; reading it needs the key, to number its rows the same way each time"
+                    )));
+                }
+                Some(
+                    options
+                        .order_by
+                        .iter()
+                        .map(|k| quote_ident(k))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            }
+            None => None,
+        };
         let fields: Vec<Field> = columns
             .iter()
             .map(|c| {

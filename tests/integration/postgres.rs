@@ -252,6 +252,20 @@ fn errors_name_the_problem_and_never_the_password() {
             "syntax error",
         ),
         (pg::server().to_string(), "id", "names no table"),
+        (
+            format!(
+                "{}?table=t",
+                pg::server().rsplit_once('/').unwrap().0.to_string() + "/recon_no_such_db"
+            ),
+            "id",
+            "database \"recon_no_such_db\" does not exist",
+        ),
+        (pg::table("recon_no_such_schema.t"), "id", "does not exist"),
+        (
+            format!("{}?query=SELECT%20v%20FROM%20{s}.t", pg::server()),
+            "id",
+            "key column \"id\" not found",
+        ),
     ];
     for (location, key, expected) in cases {
         let run = recon()

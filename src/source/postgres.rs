@@ -150,7 +150,10 @@ pub fn redact(uri: &str) -> String {
             let query: Vec<String> = query
                 .split('&')
                 .map(|part| match part.split_once('=') {
-                    Some((k, _)) if percent_decode(k).eq_ignore_ascii_case("password") => {
+                    // `password`, and `sslpassword` (a client key's passphrase).
+                    Some((k, _))
+                        if percent_decode(k).to_ascii_lowercase().ends_with("password") =>
+                    {
                         format!("{k}=***")
                     }
                     _ => part.to_string(),
@@ -241,7 +244,7 @@ impl PostgresSource {
         let mut table = None;
         let mut query = None;
         let mut filter = None;
-        let mut tls_mode = TlsMode::Prefer;
+        let mut tls_mode = None;
         let mut root_cert = None;
         let mut libpq = Vec::new();
         for pair in params.split('&').filter(|p| !p.is_empty()) {
@@ -251,13 +254,7 @@ impl PostgresSource {
                 "table" => table = Some(v),
                 "query" => query = Some(v),
                 "where" => filter = Some(v),
-                "sslmode" => {
-                    tls_mode = TlsMode::parse(&v).ok_or_else(|| {
-                        Error::Config(format!(
-                            "{shown}: sslmode {v:?} must be disable, prefer, require, verify-ca or verify-full"
-                        ))
-                    })?;
-                }
+                "sslmode" => tls_mode = Some(v),
                 "sslrootcert" => root_cert = Some(std::path::PathBuf::from(v)),
                 _ => libpq.push(pair.to_string()),
             }
@@ -306,6 +303,26 @@ impl PostgresSource {
             uri: shown.clone(),
             message: format!("not a valid connection location: {e}"),
         })?;
+        // As in libpq: the URI, else PGSSLMODE / PGSSLROOTCERT, else prefer; `require`
+        // with a root certificate verifies the chain.
+        let tls_mode = match tls_mode.or_else(|| std::env::var("PGSSLMODE").ok()) {
+            None => TlsMode::Prefer,
+            Some(text) => TlsMode::parse(&text).ok_or_else(|| {
+                Error::Config(format!(
+                    "{shown}: sslmode {text:?} must be disable, prefer, require, verify-ca or verify-full"
+                ))
+            })?,
+        };
+        let root_cert = root_cert.or_else(|| std::env::var_os("PGSSLROOTCERT").map(Into::into));
+        let tls_mode = match (tls_mode, &root_cert) {
+            (TlsMode::Require, Some(_)) => TlsMode::VerifyCa,
+            (TlsMode::VerifyCa, None) => {
+                return Err(Error::Config(format!(
+                    "{shown}: sslmode=verify-ca needs sslrootcert=/path/to/root.crt (the authority that signed the server's certificate); verify-full without it trusts the public web authorities"
+                )));
+            }
+            (mode, _) => mode,
+        };
         config.ssl_mode(match tls_mode {
             TlsMode::Disable => tokio_postgres::config::SslMode::Disable,
             TlsMode::Prefer => tokio_postgres::config::SslMode::Prefer,
@@ -376,25 +393,30 @@ impl PostgresSource {
             // Rows are located by ctid, which is unique only within one heap: partitioned
             // and inherited tables repeat it, and views have none. Those are read like a
             // query instead, their rows numbered by the key.
-            let numbered = matches!(kind.as_str(), "p" | "v" | "f") || children;
+            let numbered = match kind.as_str() {
+                "v" | "f" => Some(""),
+                // Ties (repeated keys, or keys equal under a collation) are broken by the
+                // row's own address, so the numbering is the same on every read.
+                "p" => Some(", tableoid, ctid"),
+                _ if children => Some(", tableoid, ctid"),
+                _ => None,
+            };
             Ok::<_, Error>((columns, snapshot, pages.max(0) as u32, tuples.max(0) as u64, numbered))
         })?;
         let query_order = match query_order {
             Some(order) => Some(order),
-            None if numbered => {
+            None if numbered.is_some() => {
                 if options.order_by.is_empty() {
                     return Err(Error::Config(format!(
                         "{shown}: {table} is a partitioned or inherited table, a view or a foreign table; reading it needs the key, to number its rows the same way each time"
                     )));
                 }
-                Some(
-                    options
-                        .order_by
-                        .iter()
-                        .map(|k| quote_ident(k))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                )
+                let keys: Vec<String> = options.order_by.iter().map(|k| quote_ident(k)).collect();
+                Some(format!(
+                    "{}{}",
+                    keys.join(", "),
+                    numbered.unwrap_or_default()
+                ))
             }
             None => None,
         };
@@ -624,10 +646,20 @@ fn connect(
     shown: &str,
 ) -> Result<Client> {
     runtime.block_on(async {
-        let (client, connection) = config
-            .connect(tls.clone())
-            .await
-            .map_err(|e| database_error(shown, e))?;
+        let attempt = config.connect(tls.clone()).await;
+        // libpq's `prefer`: a server whose TLS set-up fails is spoken to in plain text.
+        let attempt = match attempt {
+            Err(e)
+                if config.get_ssl_mode() == tokio_postgres::config::SslMode::Prefer
+                    && e.to_string().contains("TLS handshake") =>
+            {
+                let mut plain = config.clone();
+                plain.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                plain.connect(tls.clone()).await
+            }
+            other => other,
+        };
+        let (client, connection) = attempt.map_err(|e| database_error(shown, e))?;
         tokio::spawn(async move {
             let _ = connection.await;
         });
@@ -1079,6 +1111,12 @@ fn tls_connector(
                     )
                 })?;
             }
+            if roots.is_empty() {
+                return Err(format!(
+                    "sslrootcert {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    path.display()
+                ));
+            }
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
     }
@@ -1261,6 +1299,10 @@ mod tests {
             "postgresql://db/crm?password=***&table=t"
         );
         assert_eq!(redact("postgres://app@db/crm"), "postgres://app@db/crm");
+        assert_eq!(
+            redact("postgres://db/crm?sslpassword=k3y&table=t"),
+            "postgres://db/crm?sslpassword=***&table=t"
+        );
         assert_eq!(
             redact("postgres://u:Sup3r/Secret+k=@h:5432/db?table=t"),
             "postgres://u:***@h:5432/db?table=t"

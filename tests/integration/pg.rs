@@ -143,7 +143,8 @@ pub fn tls_server() -> &'static (String, std::path::PathBuf) {
             if !out.status.success() {
                 return Err(format!("openssl failed: {}", String::from_utf8_lossy(&out.stderr)));
             }
-            let copy = std::env::temp_dir().join(format!("recon-test-ca-{}.crt", std::process::id()));
+            // Beside the data directory: removed with it when the tests end.
+            let copy = data.parent().expect("a server directory").join("ca.crt");
             std::fs::copy(data.join("ca.crt"), &copy).map_err(|e| e.to_string())?;
             cert_path = Some(copy);
             Ok(())
@@ -196,11 +197,14 @@ fn start_throwaway(
         }
     };
     if root {
-        Command::new("chown")
+        let chowned = Command::new("chown")
             .args(["-R", "postgres:postgres"])
             .arg(&dir)
             .status()
             .map_err(|e| e.to_string())?;
+        if !chowned.success() {
+            return Err(format!("chown postgres {} failed", dir.display()));
+        }
     }
     let data = dir.join("data");
     let mut init = Command::new(&initdb);
@@ -224,11 +228,14 @@ fn start_throwaway(
     prepare(&data)?;
     if root {
         // Files the preparation wrote as root must belong to the server's user.
-        Command::new("chown")
+        let chowned = Command::new("chown")
             .args(["-R", "postgres:postgres"])
             .arg(&data)
             .status()
             .map_err(|e| e.to_string())?;
+        if !chowned.success() {
+            return Err(format!("chown postgres {} failed", data.display()));
+        }
     }
     let port = free_port()?;
     // The server lives as long as this test process: a shell waits for our stdin to

@@ -667,6 +667,38 @@ fn tls_modes_behave_as_in_libpq() {
     run(location("verify-full", &root)).code(0);
     run(location("verify-ca", &root)).code(0);
     run(location("disable", "")).code(0);
+    // As in libpq: require with a root certificate verifies the chain, verify-ca needs
+    // one, and PGSSLMODE / PGSSLROOTCERT apply when the URI says nothing.
+    let empty = std::env::temp_dir().join(format!("recon-empty-{}.crt", std::process::id()));
+    std::fs::write(&empty, "").unwrap();
+    run(location(
+        "require",
+        &format!("&sslrootcert={}", empty.display()),
+    ))
+    .code(2)
+    .stderr(predicate::str::contains("holds no PEM certificate"));
+    std::fs::remove_file(&empty).unwrap();
+    run(location("verify-ca", ""))
+        .code(2)
+        .stderr(predicate::str::contains("verify-ca needs sslrootcert"));
+    let unset = format!("{url}?table=tls_t");
+    let with_env = |mode: &str, root: Option<&std::path::Path>| {
+        let mut command = recon();
+        command
+            .args([
+                "diff", "--source", &unset, "--target", &unset, "--key", "id", "-q",
+            ])
+            .env("PGSSLMODE", mode)
+            .env_remove("PGSSLROOTCERT");
+        if let Some(root) = root {
+            command.env("PGSSLROOTCERT", root);
+        }
+        command.assert()
+    };
+    with_env("verify-full", None)
+        .code(2)
+        .stderr(predicate::str::contains("UnknownIssuer"));
+    with_env("verify-full", Some(cert)).code(0);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::compare::{ChangedPair, Comparison, DuplicateKey, OneSided};
 use crate::digest::Digester;
-use crate::error::{Result, Side};
+use crate::error::{Error, Result, Side};
 use crate::normalize::Plan;
 use crate::normalize::canonical::{Encoded, ValueEncoder, display_value};
 use crate::normalize::steps::Value;
@@ -136,6 +136,35 @@ impl RowView {
 
     fn key(&self, row: usize) -> Vec<Option<String>> {
         self.keys.iter().map(|k| k.display(row)).collect()
+    }
+
+    /// The row of `locator`, checked to carry the key the scan saw there: a source whose
+    /// rows moved between the scan and this read (a volatile view, a foreign table) must
+    /// fail the run, not put another row's values in a report.
+    fn row_with_key(
+        &self,
+        fetched: &Fetched,
+        locator: u64,
+        key: u128,
+        source: &dyn Source,
+        side: Side,
+    ) -> Result<usize> {
+        let row = fetched.row(locator);
+        let mut scratch = Vec::new();
+        for encoder in &self.keys {
+            encoder.encode(row, &mut scratch);
+        }
+        if xxhash_rust::xxh3::xxh3_128(&scratch) == key {
+            Ok(row)
+        } else {
+            Err(Error::Database {
+                uri: source.uri().to_string(),
+                message: format!(
+                    "a {side} row read again for the drill-down no longer has the key the scan saw (key {:?}): its rows changed or moved while recon read them (a view over volatile data, or a foreign table?); no result is reported — compare a stable copy",
+                    self.key(row)
+                ),
+            })
+        }
     }
 }
 
@@ -275,7 +304,22 @@ fn drill_changed(
             RowView::new(plan, Side::Target, &target_rows),
         ];
         for pair in chunk {
-            let rows = [source_rows.row(pair.source), target_rows.row(pair.target)];
+            let rows = [
+                views[0].row_with_key(
+                    &source_rows,
+                    pair.source,
+                    pair.key,
+                    sources[0],
+                    Side::Source,
+                )?,
+                views[1].row_with_key(
+                    &target_rows,
+                    pair.target,
+                    pair.key,
+                    sources[1],
+                    Side::Target,
+                )?,
+            ];
             let mut key = None;
             let mut differing = 0;
             for (c, column) in plan.columns.iter().enumerate() {
@@ -404,19 +448,22 @@ fn one_sided_lines(
         items.iter().map(|i| i.locator).collect(),
     )?;
     let view = RowView::new(plan, side, &fetched);
-    Ok(items
+    items
         .iter()
-        .map(|item| DiffLine {
-            kind,
-            key: view.key(fetched.row(item.locator)),
-            column: None,
-            source_value: None,
-            target_value: None,
-            note: None,
-            owner: None,
-            column_position: 0,
+        .map(|item| {
+            let row = view.row_with_key(&fetched, item.locator, item.key, source, side)?;
+            Ok(DiffLine {
+                kind,
+                key: view.key(row),
+                column: None,
+                source_value: None,
+                target_value: None,
+                note: None,
+                owner: None,
+                column_position: 0,
+            })
         })
-        .collect())
+        .collect()
 }
 
 fn duplicate_lines(

@@ -764,33 +764,54 @@ impl Builders {
     }
 
     fn append(&mut self, column: usize, value: Option<&[u8]>) -> std::result::Result<(), String> {
+        // Called lazily: a message is built only for a malformed value.
         let bad = |what: &str| format!("a {what} value of {} bytes", value.map_or(0, <[u8]>::len));
         fn be<const N: usize>(v: &[u8]) -> Option<[u8; N]> {
             v.try_into().ok()
         }
         match (&mut self.columns[column], value) {
             (ColumnBuilder::I16(b), v) => b.append_option(
-                v.map(|v| be::<2>(v).map(i16::from_be_bytes).ok_or(bad("smallint")))
-                    .transpose()?,
+                v.map(|v| {
+                    be::<2>(v)
+                        .map(i16::from_be_bytes)
+                        .ok_or_else(|| bad("smallint"))
+                })
+                .transpose()?,
             ),
             (ColumnBuilder::I32(b), v) => b.append_option(
-                v.map(|v| be::<4>(v).map(i32::from_be_bytes).ok_or(bad("integer")))
-                    .transpose()?,
+                v.map(|v| {
+                    be::<4>(v)
+                        .map(i32::from_be_bytes)
+                        .ok_or_else(|| bad("integer"))
+                })
+                .transpose()?,
             ),
             (ColumnBuilder::I64(b), v) => b.append_option(
-                v.map(|v| be::<8>(v).map(i64::from_be_bytes).ok_or(bad("bigint")))
-                    .transpose()?,
+                v.map(|v| {
+                    be::<8>(v)
+                        .map(i64::from_be_bytes)
+                        .ok_or_else(|| bad("bigint"))
+                })
+                .transpose()?,
             ),
             (ColumnBuilder::F32(b), v) => b.append_option(
-                v.map(|v| be::<4>(v).map(f32::from_be_bytes).ok_or(bad("real")))
-                    .transpose()?,
+                v.map(|v| {
+                    be::<4>(v)
+                        .map(f32::from_be_bytes)
+                        .ok_or_else(|| bad("real"))
+                })
+                .transpose()?,
             ),
             (ColumnBuilder::F64(b), v) => b.append_option(
-                v.map(|v| be::<8>(v).map(f64::from_be_bytes).ok_or(bad("double")))
-                    .transpose()?,
+                v.map(|v| {
+                    be::<8>(v)
+                        .map(f64::from_be_bytes)
+                        .ok_or_else(|| bad("double"))
+                })
+                .transpose()?,
             ),
             (ColumnBuilder::Bool(b), v) => b.append_option(
-                v.map(|v| v.first().map(|x| *x != 0).ok_or(bad("boolean")))
+                v.map(|v| v.first().map(|x| *x != 0).ok_or_else(|| bad("boolean")))
                     .transpose()?,
             ),
             (ColumnBuilder::Text(b), None) => b.append_null(),
@@ -803,27 +824,29 @@ impl Builders {
             (ColumnBuilder::Bytes(b), v) => b.append_option(v),
             (ColumnBuilder::Date(b), v) => b.append_option(
                 v.map(|v| {
-                    let d = i32::from_be_bytes(be::<4>(v).ok_or(bad("date"))?);
+                    let d = i32::from_be_bytes(be::<4>(v).ok_or_else(|| bad("date"))?);
                     match d {
                         // ±infinity keep the extreme values, distinct from any real date.
                         i32::MAX | i32::MIN => Ok(d),
                         d => d
                             .checked_add(PG_EPOCH_DAYS)
-                            .ok_or(bad("date beyond the range recon reads")),
+                            .ok_or_else(|| bad("date beyond the range recon reads")),
                     }
                 })
                 .transpose()?,
             ),
             (ColumnBuilder::Timestamp(b), v) => b.append_option(
                 v.map(|v| {
-                    let t = i64::from_be_bytes(be::<8>(v).ok_or(bad("timestamp"))?);
+                    let t = i64::from_be_bytes(be::<8>(v).ok_or_else(|| bad("timestamp"))?);
                     match t {
                         // ±infinity keep the extreme values, distinct from any real instant.
                         i64::MAX | i64::MIN => Ok(t),
                         t => t
                             .checked_add(PG_EPOCH_SECONDS * 1_000_000)
                             .filter(|x| *x != i64::MAX)
-                            .ok_or(bad("timestamp beyond the range recon reads (year 294246)")),
+                            .ok_or_else(|| {
+                                bad("timestamp beyond the range recon reads (year 294246)")
+                            }),
                     }
                 })
                 .transpose()?,

@@ -23,74 +23,39 @@ pub fn server() -> &'static str {
 
 /// Runs SQL against the test server, failing the test on any error.
 pub fn sql(statements: &str) {
-    let output = Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            server(),
-            "-c",
-            statements,
-        ])
-        .output()
-        .expect("psql runs (it comes with PostgreSQL)");
-    assert!(
-        output.status.success(),
-        "SQL failed: {}\n{statements}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    sql_at(server(), statements);
 }
 
-/// Runs SQL against a given server.
+/// Runs SQL against a given server, failing the test on any error.
 pub fn sql_at(url: &str, statements: &str) {
-    let output = Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            url,
-            "-c",
-            statements,
-        ])
-        .output()
-        .expect("psql runs");
-    assert!(
-        output.status.success(),
-        "SQL failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    psql(url, &["-v", "ON_ERROR_STOP=1"], statements);
 }
 
 /// Runs a query and returns its unaligned output.
 pub fn query(statement: &str) -> String {
-    let output = Command::new("psql")
-        .args(["-X", "-q", "-A", "-t", "-d", server(), "-c", statement])
-        .output()
-        .expect("psql runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
+    let out = psql(server(), &["-A", "-t"], statement);
+    String::from_utf8_lossy(&out).trim().to_string()
 }
 
 /// Runs `COPY … TO STDOUT` and returns its output exactly (trailing blanks included).
 pub fn copy_out(statement: &str) -> String {
+    String::from_utf8(psql(server(), &[], statement)).expect("UTF-8 output")
+}
+
+/// psql's standard output for `statement`, failing the test on any error.
+fn psql(url: &str, options: &[&str], statement: &str) -> Vec<u8> {
     let output = Command::new("psql")
-        .args(["-X", "-q", "-d", server(), "-c", statement])
+        .args(["-X", "-q"])
+        .args(options)
+        .args(["-d", url, "-c", statement])
         .output()
-        .expect("psql runs");
+        .expect("psql runs (it comes with PostgreSQL)");
     assert!(
         output.status.success(),
-        "{}",
+        "SQL failed: {}\n{statement}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
+    output.stdout
 }
 
 /// A location for a table of the test server.
@@ -121,8 +86,9 @@ fn find_bin(name: &str) -> Option<std::path::PathBuf> {
 
 static TLS_SERVER: OnceLock<(String, std::path::PathBuf)> = OnceLock::new();
 
-/// A throwaway server that speaks TLS with a self-signed certificate for `localhost` and
-/// `127.0.0.1`, and the path of that certificate (to trust it with `sslrootcert`).
+/// A throwaway server that speaks TLS with a certificate for `localhost` and `127.0.0.1`
+/// signed by a test authority, and the path of that authority's certificate (to trust it
+/// with `sslrootcert`).
 pub fn tls_server() -> &'static (String, std::path::PathBuf) {
     TLS_SERVER.get_or_init(|| {
         let mut cert_path = None;

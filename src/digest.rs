@@ -133,21 +133,13 @@ impl<'a> Digester<'a> {
             .enumerate()
             .zip(slots.chunks_exact(stride))
         {
-            scratch.clear();
-            let mut unreadable = false;
-            for encoder in &keys {
-                match encoder.encode(row, scratch) {
-                    Encoded::Null => {
-                        null_keys.push(locator);
-                        continue 'rows;
-                    }
-                    Encoded::Unparseable => unreadable = true,
-                    Encoded::Value => {}
-                }
-            }
+            let Some((key, unreadable)) = key_hash(&keys, row, scratch) else {
+                null_keys.push(locator);
+                continue 'rows;
+            };
             *unparseable_keys += u64::from(unreadable);
             entries.push(Entry {
-                key: xxh3_128(scratch),
+                key,
                 row: xxh3_64(row_slots),
                 locator,
             });
@@ -158,6 +150,22 @@ impl<'a> Digester<'a> {
     pub fn side(&self) -> Side {
         self.side
     }
+}
+
+/// The key hash of `row` as the scan computes it, and whether some key column did not
+/// read as its type; `None` when a key column is NULL. `scratch` is reused.
+#[inline]
+pub fn key_hash(keys: &[ValueEncoder], row: usize, scratch: &mut Vec<u8>) -> Option<(u128, bool)> {
+    scratch.clear();
+    let mut unreadable = false;
+    for encoder in keys {
+        match encoder.encode(row, scratch) {
+            Encoded::Null => return None,
+            Encoded::Unparseable => unreadable = true,
+            Encoded::Value => {}
+        }
+    }
+    Some((xxh3_128(scratch), unreadable))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use arrow_array::RecordBatch;
 use rayon::prelude::*;
 
 use crate::compare::{ChangedPair, Comparison, DuplicateKey, OneSided};
-use crate::digest::Digester;
+use crate::digest::{Digester, key_hash};
 use crate::error::{Error, Result, Side};
 use crate::normalize::Plan;
 use crate::normalize::canonical::{Encoded, ValueEncoder, display_value};
@@ -123,6 +123,7 @@ impl Fetched {
 struct RowView {
     keys: Vec<ValueEncoder>,
     values: Vec<ValueEncoder>,
+    side: Side,
 }
 
 impl RowView {
@@ -131,6 +132,7 @@ impl RowView {
         RowView {
             keys: digester.key_encoders(&fetched.batch),
             values: digester.value_encoders(&fetched.batch),
+            side,
         }
     }
 
@@ -147,20 +149,17 @@ impl RowView {
         locator: u64,
         key: u128,
         source: &dyn Source,
-        side: Side,
+        scratch: &mut Vec<u8>,
     ) -> Result<usize> {
         let row = fetched.row(locator);
-        let mut scratch = Vec::new();
-        for encoder in &self.keys {
-            encoder.encode(row, &mut scratch);
-        }
-        if xxhash_rust::xxh3::xxh3_128(&scratch) == key {
+        if key_hash(&self.keys, row, scratch).map(|(hash, _)| hash) == Some(key) {
             Ok(row)
         } else {
             Err(Error::Database {
                 uri: source.uri().to_string(),
                 message: format!(
-                    "a {side} row read again for the drill-down no longer has the key the scan saw (key {:?}): its rows changed or moved while recon read them (a view over volatile data, or a foreign table?); no result is reported — compare a stable copy",
+                    "a {} row read again for the drill-down no longer has the key the scan saw (key {:?}): its rows changed or moved while recon read them (a view over volatile data, or a foreign table?); no result is reported — compare a stable copy",
+                    self.side,
                     self.key(row)
                 ),
             })
@@ -279,6 +278,7 @@ fn drill_changed(
     };
     let mut lines = Vec::new();
     let (mut left, mut right) = (Vec::new(), Vec::new());
+    let mut scratch = Vec::new();
     for chunk in changed.chunks(CHANGED_CHUNK) {
         let (source_rows, target_rows) = rayon::join(
             || {
@@ -310,14 +310,14 @@ fn drill_changed(
                     pair.source,
                     pair.key,
                     sources[0],
-                    Side::Source,
+                    &mut scratch,
                 )?,
                 views[1].row_with_key(
                     &target_rows,
                     pair.target,
                     pair.key,
                     sources[1],
-                    Side::Target,
+                    &mut scratch,
                 )?,
             ];
             let mut key = None;
@@ -448,10 +448,11 @@ fn one_sided_lines(
         items.iter().map(|i| i.locator).collect(),
     )?;
     let view = RowView::new(plan, side, &fetched);
+    let mut scratch = Vec::new();
     items
         .iter()
         .map(|item| {
-            let row = view.row_with_key(&fetched, item.locator, item.key, source, side)?;
+            let row = view.row_with_key(&fetched, item.locator, item.key, source, &mut scratch)?;
             Ok(DiffLine {
                 kind,
                 key: view.key(row),

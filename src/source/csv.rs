@@ -49,7 +49,14 @@ impl CsvSource {
         let path = PathBuf::from(uri);
         let file = open_file(&path)?;
         let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        let delimiter = options.delimiter.unwrap_or(b',');
+        // Without --delimiter: a tab for .tsv and .tab files, else a comma.
+        let tabbed = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("tsv") || e.eq_ignore_ascii_case("tab"));
+        let delimiter = options
+            .delimiter
+            .unwrap_or(if tabbed { b'\t' } else { b',' });
         let mut reader = RecordReader::with_capacity(file, delimiter, 1 << 16);
         let mut header = Record::default();
         let has_header = reader
@@ -112,13 +119,6 @@ impl CsvSource {
             ),
         }
     }
-
-    fn io_error(&self, source: std::io::Error) -> Error {
-        Error::Read {
-            path: self.path.clone(),
-            source,
-        }
-    }
 }
 
 impl Source for CsvSource {
@@ -150,7 +150,7 @@ impl Source for CsvSource {
     ) -> Result<()> {
         let mut file = open_file(&self.path)?;
         file.seek(SeekFrom::Start(self.data_offset))
-            .map_err(|e| self.io_error(e))?;
+            .map_err(|e| read_error(&self.path, ReadError::Io(e)))?;
         let width = self.schema.fields().len();
         let mut carry: Vec<u8> = Vec::new();
         let mut chunk_offset = self.data_offset;
@@ -166,7 +166,7 @@ impl Source for CsvSource {
                 let n = (&mut file)
                     .take((want - before) as u64)
                     .read_to_end(&mut chunk)
-                    .map_err(|e| self.io_error(e))?;
+                    .map_err(|e| read_error(&self.path, ReadError::Io(e)))?;
                 eof = n == 0;
             }
             let mut unescaped = Vec::new();
@@ -190,11 +190,7 @@ impl Source for CsvSource {
                     &mut spans,
                     &mut unescaped,
                 )
-                .map_err(|e| Error::Csv {
-                    path: self.path.clone(),
-                    line: e.line,
-                    message: e.message,
-                })?;
+                .map_err(|e| read_error(&self.path, ReadError::Syntax(e)))?;
                 match scanned {
                     Scan::NeedMore => {
                         unescaped.truncate(mark);
@@ -252,7 +248,9 @@ impl Source for CsvSource {
         let mut spans = Vec::new();
         for &offset in locators {
             // Line numbers are not known after a seek; 0 marks them as unknown.
-            reader.seek_to(offset, 0).map_err(|e| self.io_error(e))?;
+            reader
+                .seek_to(offset, 0)
+                .map_err(|e| read_error(&self.path, ReadError::Io(e)))?;
             let found = reader
                 .read_record(&mut record)
                 .map_err(|e| read_error(&self.path, e))?;

@@ -150,11 +150,7 @@ pub fn open(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
             ),
         });
     }
-    let mut options = options.clone();
-    if options.delimiter.is_none() && matches!(extension.as_deref(), Some("tsv" | "tab")) {
-        options.delimiter = Some(b'\t');
-    }
-    Ok(Box::new(CsvSource::open(uri, &options)?))
+    Ok(Box::new(CsvSource::open(uri, options)?))
 }
 
 fn leading_bytes(path: &Path) -> Vec<u8> {

@@ -271,6 +271,16 @@ impl PostgresSource {
         if let Some(q) = &options.query {
             query = Some(q.clone());
         }
+        // Rows without a ctid of their own are numbered by the key, the same on every read.
+        let key_order = |what: &str| -> Result<String> {
+            if options.order_by.is_empty() {
+                return Err(Error::Config(format!(
+                    "{shown}: {what} needs the key, to number its rows the same way each time it is read"
+                )));
+            }
+            let keys: Vec<String> = options.order_by.iter().map(|k| quote_ident(k)).collect();
+            Ok(keys.join(", "))
+        };
         let (table, query_order) = match (table, query) {
             (Some(_), Some(_)) => {
                 return Err(Error::Config(format!(
@@ -280,13 +290,10 @@ impl PostgresSource {
             (Some(t), None) => (quote_table(&t)?, None),
             (None, Some(q)) => {
                 check_filter(&q).map_err(|why| Error::Config(format!("query {q:?}: {why}")))?;
-                if options.order_by.is_empty() {
-                    return Err(Error::Config(format!(
-                        "{shown}: a query source needs the key, to number its rows the same way each time it runs"
-                    )));
-                }
-                let order: Vec<String> = options.order_by.iter().map(|k| quote_ident(k)).collect();
-                (format!("({q}) AS recon_q"), Some(order.join(", ")))
+                (
+                    format!("({q}) AS recon_q"),
+                    Some(key_order("a query source")?),
+                )
             }
             (None, None) => {
                 return Err(Error::Config(format!(
@@ -405,20 +412,14 @@ impl PostgresSource {
         })?;
         let query_order = match query_order {
             Some(order) => Some(order),
-            None if numbered.is_some() => {
-                if options.order_by.is_empty() {
-                    return Err(Error::Config(format!(
-                        "{shown}: {table} is a partitioned or inherited table, a view or a foreign table; reading it needs the key, to number its rows the same way each time"
-                    )));
-                }
-                let keys: Vec<String> = options.order_by.iter().map(|k| quote_ident(k)).collect();
-                Some(format!(
-                    "{}{}",
-                    keys.join(", "),
-                    numbered.unwrap_or_default()
-                ))
-            }
-            None => None,
+            None => match numbered {
+                Some(tie_break) => Some(
+                    key_order(&format!(
+                        "{table} (a partitioned or inherited table, view or foreign table)"
+                    ))? + tie_break,
+                ),
+                None => None,
+            },
         };
         let fields: Vec<Field> = columns
             .iter()
@@ -1291,6 +1292,18 @@ fn tuple_length(buffer: &[u8], width: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_query_without_a_key_is_refused_before_connecting() {
+        let error = match PostgresSource::open(
+            "postgres://u@127.0.0.1:1/db?query=SELECT%201",
+            &SourceOptions::default(),
+        ) {
+            Ok(_) => panic!("a query source needs the key"),
+            Err(error) => error.to_string(),
+        };
+        assert!(error.contains("a query source needs the key"), "{error}");
+    }
 
     #[test]
     fn tls_modes_parse_as_in_libpq_and_unknown_ones_are_refused() {

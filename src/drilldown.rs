@@ -124,6 +124,7 @@ struct RowView {
     keys: Vec<ValueEncoder>,
     values: Vec<ValueEncoder>,
     side: Side,
+    key_sensitive: bool,
 }
 
 impl RowView {
@@ -133,6 +134,7 @@ impl RowView {
             keys: digester.key_encoders(&fetched.batch),
             values: digester.value_encoders(&fetched.batch),
             side,
+            key_sensitive: plan.keys.iter().any(|k| k.sensitive),
         }
     }
 
@@ -155,12 +157,17 @@ impl RowView {
         if key_hash(&self.keys, row, scratch).map(|(hash, _)| hash) == Some(key) {
             Ok(row)
         } else {
+            // A sensitive key is never shown, not even in an error.
+            let shown = if self.key_sensitive {
+                " (masked)".to_string()
+            } else {
+                format!(" {:?}", self.key(row))
+            };
             Err(Error::Database {
                 uri: source.uri().to_string(),
                 message: format!(
-                    "a {} row read again for the drill-down no longer has the key the scan saw (key {:?}): its rows changed or moved while recon read them (a view over volatile data, or a foreign table?); no result is reported — compare a stable copy",
+                    "a {} row read again for the drill-down no longer has the key the scan saw (it now has key{shown}): its rows changed or moved while recon read them (a view over volatile data, or a foreign table?); no result is reported — compare a stable copy",
                     self.side,
-                    self.key(row)
                 ),
             })
         }

@@ -63,20 +63,7 @@ fn diff(args: DiffArgs) -> Result<Status> {
         }
     }
     if let Some(dir) = &args.report_dir {
-        report::check_report_dir(dir)?;
-        let canonical_dir = dir.canonicalize().ok();
-        for input in inputs {
-            let inside = match (&canonical_dir, std::path::Path::new(input).canonicalize()) {
-                (Some(d), Ok(i)) => i.starts_with(d),
-                _ => false,
-            };
-            if inside {
-                return Err(Error::Config(format!(
-                    "--report-dir {} holds the input {input}; write reports elsewhere",
-                    dir.display()
-                )));
-            }
-        }
+        report::check_report_dir(dir, &inputs)?;
     }
     let show_progress = !args.quiet && std::env::var_os("CI").is_none();
     let observer = progress::Bars::new(show_progress);

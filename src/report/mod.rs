@@ -65,10 +65,7 @@ pub fn write_file(report: &dyn Report, outcome: &Outcome, path: &Path) -> Result
 /// Checks before any work that `path` can take a report: its directory exists, and it is
 /// not one of the inputs (a typo must not overwrite the data being reconciled).
 pub fn check_output(path: &Path, flag: &str, inputs: &[&str]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     if !dir.is_dir() {
         return Err(Error::Config(format!(
             "cannot write {flag} {}: the directory {} does not exist",
@@ -198,10 +195,7 @@ fn write_bytes(bytes: &[u8], path: &Path) -> Result<()> {
         path: path.to_path_buf(),
         source,
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(path);
     let mut file = tempfile::Builder::new()
         .prefix(".recon-")
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
@@ -212,24 +206,43 @@ fn write_bytes(bytes: &[u8], path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The directory `path` is in; `.` for a bare file name.
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
 /// Checks before any work that `dir` can become the report directory.
-pub fn check_report_dir(dir: &Path) -> Result<()> {
+pub fn check_report_dir(dir: &Path, inputs: &[&str]) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
         return Err(Error::Config(format!(
             "--report-dir {} is a file, not a directory",
             dir.display()
         )));
     }
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let parent = parent_dir(dir);
     if !dir.exists() && !parent.is_dir() {
         return Err(Error::Config(format!(
             "cannot create --report-dir {}: {} does not exist",
             dir.display(),
             parent.display()
         )));
+    }
+    // Only files canonicalize: a database location never matches.
+    if let Ok(canonical_dir) = dir.canonicalize() {
+        for input in inputs {
+            if Path::new(input)
+                .canonicalize()
+                .is_ok_and(|i| i.starts_with(&canonical_dir))
+            {
+                return Err(Error::Config(format!(
+                    "--report-dir {} holds the input {input}; write reports elsewhere",
+                    dir.display()
+                )));
+            }
+        }
     }
     Ok(())
 }

@@ -443,25 +443,38 @@ fn partitioned_and_inherited_tables_and_views_are_read_by_key() {
         "{lines}"
     );
     // A view whose keys change on every read: the drill-down finds other rows than the
-    // scan saw, and the run fails instead of reporting them.
+    // scan saw, and the run fails instead of reporting them, naming no sensitive key.
     pg::sql(&format!(
         "CREATE VIEW {s}.volatile AS SELECT id::bigint * 1000000 + floor(random() * 1000000)::bigint AS id, v FROM {s}.p;"
     ));
+    let volatile = pg::table(&format!("{s}.volatile"));
     recon()
         .args([
             "diff",
             "--source",
             &partitioned,
             "--target",
-            &pg::table(&format!("{s}.volatile")),
+            &volatile,
             "--key",
             "id",
         ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "no longer has the key the scan saw",
+            "no longer has the key the scan saw (it now has key [Some(",
         ));
+    let job = dir.path().join("job.toml");
+    std::fs::write(
+        &job,
+        format!("key = \"id\"\n[source]\nuri = {partitioned:?}\n[target]\nuri = {volatile:?}\n[[columns]]\nsource = \"id\"\nsensitive = true\n"),
+    )
+    .unwrap();
+    recon()
+        .args(["diff", "--config"])
+        .arg(&job)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("(it now has key (masked))"));
 }
 
 #[test]

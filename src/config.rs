@@ -1,7 +1,7 @@
 //! Job files: a TOML description of one reconciliation (sources, key, column mappings,
-//! criteria), turned into a [`Job`]. Command-line flags override what the file says. This
-//! module owns the file's syntax and its error messages (file, line and column); it does
-//! not run anything.
+//! criteria), read into a [`JobFile`]; `cli::job_from_args` merges it with the flags that
+//! override it into a `Job`. This module owns the file's syntax and its error messages
+//! (the file, and line and column for syntax errors); it does not run anything.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -96,8 +96,6 @@ pub struct Outcome {
     pub summary: Summary,
     /// The kept difference lines.
     pub lines: Vec<DiffLine>,
-    /// Names of the key columns (source names), for report headers.
-    pub key_names: Vec<String>,
 }
 
 /// Rows read and NULL-key rows of one side.
@@ -295,7 +293,6 @@ impl Job {
         Ok(Outcome {
             summary,
             lines: drilled.lines,
-            key_names: plan.keys.iter().map(|k| k.source.clone()).collect(),
         })
     }
 

@@ -5,13 +5,15 @@
 //! ```text
 //!  source ─┐
 //!          ├─ scan ─> normalize ─> digest ─> partition ─> compare ─> drill down ─> metrics ─> report
-//!  target ─┘  (Arrow    (canonical   (key hash,  (by key     (join per   (refetch    (accuracy,  (terminal,
-//!             batches)   values)      row hash)   hash)       partition)  changed)    verdict)    JSON, CSV)
+//!  target ─┘  (Arrow    (canonical   (key hash,  (by key     (join per   (refetch    (accuracy,  (terminal, JSON,
+//!             batches)   values)      row hash)   hash)       partition)  changed)    criteria,   diffs, HTML,
+//!                                                                                     verdict)    owners)
 //! ```
 //!
 //! Each stage is one module: [`source`], [`normalize`], [`digest`], [`partition`],
-//! [`compare`], [`drilldown`], [`metrics`], [`report`]; [`job`] runs them in order and
-//! [`cli`] is the command line.
+//! [`compare`], [`drilldown`], [`metrics`], [`report`]; [`config`] reads job files,
+//! [`job`] runs the stages in order, [`error`] is the one error type and [`cli`] is the
+//! command line.
 #![deny(missing_docs)]
 
 pub mod cli;

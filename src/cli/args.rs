@@ -64,7 +64,7 @@ pub struct DiffArgs {
     pub diffs: Option<PathBuf>,
 
     /// Write every report into DIR: summary.json (written last), the diffs file,
-    /// report.html, and owners/<owner>.md and .html.
+    /// report.html, and owners/OWNER.md and OWNER.html.
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
 

@@ -12,8 +12,12 @@ pub struct DiffsCsv;
 
 impl Report for DiffsCsv {
     fn write(&self, outcome: &Outcome, out: &mut dyn Write) -> std::io::Result<()> {
-        let mut header: Vec<Option<&str>> =
-            outcome.key_names.iter().map(|k| Some(k.as_str())).collect();
+        let mut header: Vec<Option<&str>> = outcome
+            .summary
+            .key
+            .iter()
+            .map(|k| Some(k.as_str()))
+            .collect();
         header.extend(super::DIFF_FIELDS.map(Some));
         write_record(out, &header)?;
         for line in &outcome.lines {

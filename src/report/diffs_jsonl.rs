@@ -13,7 +13,8 @@ impl Report for DiffsJsonl {
     fn write(&self, outcome: &Outcome, out: &mut dyn Write) -> std::io::Result<()> {
         for line in &outcome.lines {
             let key: serde_json::Map<String, serde_json::Value> = outcome
-                .key_names
+                .summary
+                .key
                 .iter()
                 .zip(&line.key)
                 .map(|(name, value)| (name.clone(), value.clone().into()))

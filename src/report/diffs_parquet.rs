@@ -18,13 +18,14 @@ impl Report for DiffsParquet {
     fn write(&self, outcome: &Outcome, out: &mut dyn Write) -> std::io::Result<()> {
         let other = |e: parquet::errors::ParquetError| std::io::Error::other(e.to_string());
         let mut fields: Vec<Field> = outcome
-            .key_names
+            .summary
+            .key
             .iter()
             .map(|k| Field::new(k, DataType::Utf8, true))
             .collect();
         for name in super::DIFF_FIELDS {
             // A key column named like one of these gets a prefix to stay unique.
-            let name = if outcome.key_names.iter().any(|k| k == name) {
+            let name = if outcome.summary.key.iter().any(|k| k == name) {
                 format!("diff_{name}")
             } else {
                 name.to_string()
@@ -32,7 +33,7 @@ impl Report for DiffsParquet {
             fields.push(Field::new(name, DataType::Utf8, true));
         }
         let lines = &outcome.lines;
-        let mut columns: Vec<ArrayRef> = (0..outcome.key_names.len())
+        let mut columns: Vec<ArrayRef> = (0..outcome.summary.key.len())
             .map(|i| {
                 Arc::new(StringArray::from_iter(
                     lines.iter().map(|l| l.key[i].clone()),

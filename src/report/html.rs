@@ -80,7 +80,7 @@ fn page(outcome: &Outcome) -> String {
     accuracy(&mut h, s);
     categories(&mut h, s);
     columns(&mut h, s);
-    samples(&mut h, &outcome.key_names, &outcome.lines, None);
+    samples(&mut h, &outcome.summary.key, &outcome.lines, None);
     owners(&mut h, outcome);
     let _ = write!(
         h,

@@ -141,12 +141,12 @@ pub fn markdown(outcome: &Outcome, owner: &OwnerSummary) -> String {
     let _ = writeln!(
         m,
         "| {} | kind | column | source value | target value | note |",
-        outcome.key_names.join(" | ")
+        outcome.summary.key.join(" | ")
     );
     let _ = writeln!(
         m,
         "|{}---|---|---|---|---|",
-        "---|".repeat(outcome.key_names.len())
+        "---|".repeat(outcome.summary.key.len())
     );
     for line in lines.iter().take(SAMPLES) {
         let keys: Vec<String> = line.key.iter().map(|k| value(k.as_deref())).collect();
@@ -223,7 +223,7 @@ pub fn html(outcome: &Outcome, owner: &OwnerSummary) -> String {
     }
     samples(
         &mut h,
-        &outcome.key_names,
+        &outcome.summary.key,
         &outcome.lines,
         Some(&owner.owner),
     );

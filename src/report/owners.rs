@@ -80,13 +80,13 @@ fn rule(c: &ColumnSummary) -> String {
 pub fn markdown(outcome: &Outcome, owner: &OwnerSummary) -> String {
     let s = &outcome.summary;
     let mut m = String::new();
-    let _ = writeln!(m, "# Reconciliation report for {}\n", owner.owner);
+    let _ = writeln!(m, "# Reconciliation report for {}\n", md(&owner.owner));
     let _ = writeln!(
         m,
         "- source: `{}`\n- target: `{}`\n- key: {}",
-        s.source.uri,
-        s.target.uri,
-        s.key.join(", ")
+        s.source.uri.replace('`', "'"),
+        s.target.uri.replace('`', "'"),
+        md(&s.key.join(", "))
     );
     let _ = writeln!(
         m,
@@ -141,7 +141,7 @@ pub fn markdown(outcome: &Outcome, owner: &OwnerSummary) -> String {
     let _ = writeln!(
         m,
         "| {} | kind | column | source value | target value | note |",
-        outcome.summary.key.join(" | ")
+        name_list_md(&outcome.summary.key)
     );
     let _ = writeln!(
         m,
@@ -240,10 +240,25 @@ fn value(v: Option<&str>) -> String {
 }
 
 /// Text safe in a Markdown table cell.
+fn name_list_md(names: &[String]) -> String {
+    names.iter().map(|n| md(n)).collect::<Vec<_>>().join(" | ")
+}
+
 fn md(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('|', "\\|")
         .replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_cannot_break_a_markdown_table() {
+        let names = ["order|id".to_string(), "<b>".to_string()];
+        assert_eq!(name_list_md(&names), "order\\|id | &lt;b&gt;");
+    }
 }

@@ -951,7 +951,8 @@ fn timestamp_slot(seconds: i64, nanos: u32, slot: &mut [u8]) {
     slot[9..13].copy_from_slice(&nanos.to_le_bytes());
 }
 
-fn decimal_to_f64(mantissa: i128, scale: i8) -> f64 {
+/// A decimal as the nearest float the same way everywhere (digest slots, tolerances).
+pub(crate) fn decimal_to_f64(mantissa: i128, scale: i8) -> f64 {
     if scale >= 0 {
         mantissa as f64 / 10f64.powi(i32::from(scale))
     } else {

@@ -11,6 +11,7 @@ use chrono::{NaiveDateTime, TimeZone};
 use unicode_normalization::UnicodeNormalization;
 
 use super::CompareAs;
+use super::canonical::decimal_to_f64;
 use super::text;
 
 /// One value on its way to the canonical encoding.
@@ -508,7 +509,7 @@ impl Tolerance {
                         abs.flatten().unwrap_or(false) || rel.flatten().unwrap_or(false)
                     }
                     // Too large for exact arithmetic: floats.
-                    _ => self.float_equal(to_f64(*am, *as_), to_f64(*bm, *bs)),
+                    _ => self.float_equal(decimal_to_f64(*am, *as_), decimal_to_f64(*bm, *bs)),
                 }
             }
             _ => match (as_float(a), as_float(b)) {
@@ -523,7 +524,7 @@ impl Tolerance {
             return true;
         }
         let diff = (a - b).abs();
-        self.abs.is_some_and(|(m, s)| diff <= to_f64(m, s))
+        self.abs.is_some_and(|(m, s)| diff <= decimal_to_f64(m, s))
             || self.rel.is_some_and(|rel| float_rel_within(a, b, rel))
     }
 
@@ -550,7 +551,7 @@ impl Tolerance {
                 }
             }
             Value::Float(x) => {
-                let w = to_f64(tm, ts) / 2.0;
+                let w = decimal_to_f64(tm, ts) / 2.0;
                 let q = x / w;
                 (w > 0.0 && q.is_finite() && q.abs() < 2f64.powi(52)).then(|| q.floor() as i128)
             }
@@ -566,13 +567,9 @@ fn float_rel_within(a: f64, b: f64, rel: f64) -> bool {
 fn as_float(v: &Value<'_>) -> Option<f64> {
     match v {
         Value::Float(x) => Some(*x),
-        Value::Number(m, s) => Some(to_f64(*m, *s)),
+        Value::Number(m, s) => Some(decimal_to_f64(*m, *s)),
         _ => None,
     }
-}
-
-fn to_f64(m: i128, s: i8) -> f64 {
-    m as f64 / 10f64.powi(i32::from(s))
 }
 
 /// 10^n for n ≤ 38, from a table (this runs per value).
@@ -800,7 +797,7 @@ pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
             None => Value::Unparseable(t),
         },
         (Value::Number(m, s), CompareAs::Float64 | CompareAs::Float32) => {
-            Value::Float(to_f64(m, s))
+            Value::Float(decimal_to_f64(m, s))
         }
         (Value::Number(m, s), CompareAs::Text) => {
             Value::Text(Cow::Owned(super::canonical::format_decimal(m, s)))

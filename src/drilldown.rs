@@ -66,6 +66,7 @@ pub struct DiffLine {
     /// Who owns the difference: the column's owner for a changed value, else the
     /// table's owner.
     pub owner: Option<String>,
+    /// For a changed value, its column's index in the plan; orders lines of one key.
     #[serde(skip)]
     column_position: usize,
 }
@@ -260,13 +261,18 @@ pub fn drill_down(
         [take(budgets[4]), take(budgets[5])],
     )?);
 
+    sort_lines(&mut lines);
+    Ok(DrillDown { columns, lines })
+}
+
+/// Kind, then key, then column: the order of every difference listing.
+fn sort_lines(lines: &mut [DiffLine]) {
     lines.sort_by(|a, b| {
         a.kind
             .cmp(&b.kind)
             .then_with(|| compare_keys(&a.key, &b.key))
             .then_with(|| a.column_position.cmp(&b.column_position))
     });
-    Ok(DrillDown { columns, lines })
 }
 
 fn drill_changed(
@@ -579,13 +585,14 @@ impl Mask {
 }
 
 /// Gives every line its owner and masks the values of sensitive columns (keys included).
+/// Lines with a sensitive key are ordered by its token, so their order reveals nothing.
 pub fn attribute_and_mask(
     lines: &mut [DiffLine],
     plan: &Plan,
     table_owner: Option<&str>,
     mask: &Mask,
 ) {
-    for line in lines {
+    for line in lines.iter_mut() {
         for (value, pair) in line.key.iter_mut().zip(&plan.keys) {
             if pair.sensitive {
                 *value = value.as_deref().map(|v| mask.token(v));
@@ -594,7 +601,7 @@ pub fn attribute_and_mask(
         let column = line
             .column
             .as_ref()
-            .and_then(|name| plan.columns.iter().find(|c| &c.source == name));
+            .map(|_| &plan.columns[line.column_position]);
         line.owner = column
             .and_then(|c| c.owner.clone())
             .or_else(|| table_owner.map(String::from));
@@ -609,6 +616,9 @@ pub fn attribute_and_mask(
                 line.note = Some("after normalizers: the values differ (masked)".into());
             }
         }
+    }
+    if plan.keys.iter().any(|k| k.sensitive) {
+        sort_lines(lines);
     }
 }
 

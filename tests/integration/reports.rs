@@ -357,3 +357,50 @@ fn fail_fast_stops_once_a_criterion_is_lost_and_says_counts_are_lower_bounds() {
         "the source has 0 rows; at least 1 required"
     );
 }
+
+#[test]
+fn the_order_of_difference_lines_does_not_reveal_a_sensitive_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, target) = (dir.path().join("s.csv"), dir.path().join("t.csv"));
+    let rows = |changed: bool| {
+        let mut text = String::from("id,v\n");
+        for id in 1..=40 {
+            text.push_str(&format!("{id},{}\n", if changed { id + 1 } else { id }));
+        }
+        text
+    };
+    std::fs::write(&source, rows(false)).unwrap();
+    std::fs::write(&target, rows(true)).unwrap();
+    let job = dir.path().join("job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "key = \"id\"\n[source]\nuri = {:?}\n[target]\nuri = {:?}\n[[columns]]\nsource = \"id\"\nsensitive = true\n",
+            source.display().to_string(),
+            target.display().to_string()
+        ),
+    )
+    .unwrap();
+    let diffs = dir.path().join("d.csv");
+    recon()
+        .args(["diff", "-q", "--config"])
+        .arg(&job)
+        .arg("--diffs")
+        .arg(&diffs)
+        .assert()
+        .code(0);
+    let text = std::fs::read_to_string(&diffs).unwrap();
+    let keys: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(keys.len(), 40, "{text}");
+    assert!(keys.iter().all(|k| k.starts_with("masked:")), "{text}");
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(
+        keys, sorted,
+        "lines follow the tokens, not the hidden values"
+    );
+}

@@ -7,8 +7,8 @@
 //!
 //! Native types: smallint, integer, bigint, real, double precision, boolean, text,
 //! varchar, char(n) (blank padding kept, as PostgreSQL stores it), name, bytea, date,
-//! timestamp, timestamptz. `numeric` travels as its exact text and compares as a number;
-//! every other type (uuid, json, jsonb, time, interval, enums, arrays, …) is read as its
+//! timestamp, timestamptz. `numeric` travels in binary, is written out as the exact text
+//! PostgreSQL itself would print, and compares as a number; every other type (uuid, json, jsonb, time, interval, enums, arrays, …) is read as its
 //! text form under fixed session settings (UTC, ISO dates, full float precision).
 
 use std::collections::HashMap;
@@ -16,9 +16,9 @@ use std::sync::{Arc, Mutex};
 
 use arrow_array::builder::{
     BinaryBuilder, BooleanBuilder, Date32Builder, Float32Builder, Float64Builder, Int16Builder,
-    Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    Int32Builder, Int64Builder, TimestampMicrosecondBuilder,
 };
-use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use bytes::{Buf, BytesMut};
 use futures_util::StreamExt;
@@ -49,6 +49,8 @@ enum Wire {
     Date,
     Timestamp,
     TimestampTz,
+    /// `numeric` in its binary form, written out as PostgreSQL's own text would be.
+    Numeric,
     /// Cast to text in the SELECT.
     AsText,
 }
@@ -67,6 +69,7 @@ impl Wire {
             Type::DATE => Wire::Date,
             Type::TIMESTAMP => Wire::Timestamp,
             Type::TIMESTAMPTZ => Wire::TimestampTz,
+            Type::NUMERIC => Wire::Numeric,
             _ => Wire::AsText,
         }
     }
@@ -79,7 +82,7 @@ impl Wire {
             Wire::F32 => DataType::Float32,
             Wire::F64 => DataType::Float64,
             Wire::Bool => DataType::Boolean,
-            Wire::Text | Wire::AsText => DataType::Utf8,
+            Wire::Text | Wire::Numeric | Wire::AsText => DataType::Utf8,
             Wire::Bytes => DataType::Binary,
             Wire::Date => DataType::Date32,
             Wire::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
@@ -717,8 +720,13 @@ fn database_error(shown: &str, error: tokio_postgres::Error) -> Error {
 
 /// Arrow builders for the projected columns, filled from wire bytes.
 struct Builders {
+    wires: Vec<Wire>,
+    /// Rows per batch: every builder starts with room for them.
+    capacity: usize,
     columns: Vec<ColumnBuilder>,
     locators: Vec<u64>,
+    /// A value being written out as text.
+    scratch: Vec<u8>,
 }
 
 enum ColumnBuilder {
@@ -728,35 +736,63 @@ enum ColumnBuilder {
     F32(Float32Builder),
     F64(Float64Builder),
     Bool(BooleanBuilder),
-    Text(StringBuilder),
+    /// Text as bytes: one UTF-8 check per batch in `finish` costs far less than one per
+    /// value.
+    Text(BinaryBuilder),
+    /// Binary `numeric` values decoded to text (always ASCII).
+    Numeric(BinaryBuilder),
     Bytes(BinaryBuilder),
     Date(Date32Builder),
     Timestamp(TimestampMicrosecondBuilder),
 }
 
+impl ColumnBuilder {
+    /// An empty builder for `wire` with room for `rows` rows and `bytes` bytes of values.
+    fn new(wire: Wire, rows: usize, bytes: usize) -> Self {
+        match wire {
+            Wire::I16 => ColumnBuilder::I16(Int16Builder::with_capacity(rows)),
+            Wire::I32 => ColumnBuilder::I32(Int32Builder::with_capacity(rows)),
+            Wire::I64 => ColumnBuilder::I64(Int64Builder::with_capacity(rows)),
+            Wire::F32 => ColumnBuilder::F32(Float32Builder::with_capacity(rows)),
+            Wire::F64 => ColumnBuilder::F64(Float64Builder::with_capacity(rows)),
+            Wire::Bool => ColumnBuilder::Bool(BooleanBuilder::with_capacity(rows)),
+            Wire::Text | Wire::AsText => {
+                ColumnBuilder::Text(BinaryBuilder::with_capacity(rows, bytes))
+            }
+            Wire::Numeric => ColumnBuilder::Numeric(BinaryBuilder::with_capacity(rows, bytes)),
+            Wire::Bytes => ColumnBuilder::Bytes(BinaryBuilder::with_capacity(rows, bytes)),
+            Wire::Date => ColumnBuilder::Date(Date32Builder::with_capacity(rows)),
+            Wire::Timestamp => {
+                ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::with_capacity(rows))
+            }
+            Wire::TimestampTz => ColumnBuilder::Timestamp(
+                TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("+00:00"),
+            ),
+        }
+    }
+
+    /// Bytes of variable-width values held, to size the next batch's builder.
+    fn value_bytes(&self) -> usize {
+        match self {
+            ColumnBuilder::Text(b) | ColumnBuilder::Numeric(b) | ColumnBuilder::Bytes(b) => {
+                b.values_slice().len()
+            }
+            _ => 0,
+        }
+    }
+}
+
 impl Builders {
-    fn new(wires: &[Wire]) -> Self {
-        let columns = wires
-            .iter()
-            .map(|w| match w {
-                Wire::I16 => ColumnBuilder::I16(Int16Builder::new()),
-                Wire::I32 => ColumnBuilder::I32(Int32Builder::new()),
-                Wire::I64 => ColumnBuilder::I64(Int64Builder::new()),
-                Wire::F32 => ColumnBuilder::F32(Float32Builder::new()),
-                Wire::F64 => ColumnBuilder::F64(Float64Builder::new()),
-                Wire::Bool => ColumnBuilder::Bool(BooleanBuilder::new()),
-                Wire::Text | Wire::AsText => ColumnBuilder::Text(StringBuilder::new()),
-                Wire::Bytes => ColumnBuilder::Bytes(BinaryBuilder::new()),
-                Wire::Date => ColumnBuilder::Date(Date32Builder::new()),
-                Wire::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new()),
-                Wire::TimestampTz => ColumnBuilder::Timestamp(
-                    TimestampMicrosecondBuilder::new().with_timezone("+00:00"),
-                ),
-            })
-            .collect();
+    fn new(wires: &[Wire], capacity: usize) -> Self {
         Builders {
-            columns,
-            locators: Vec::new(),
+            wires: wires.to_vec(),
+            capacity,
+            columns: wires
+                .iter()
+                .map(|&w| ColumnBuilder::new(w, capacity, capacity * 8))
+                .collect(),
+            locators: Vec::with_capacity(capacity),
+            scratch: Vec::new(),
         }
     }
 
@@ -815,14 +851,13 @@ impl Builders {
                 v.map(|v| v.first().map(|x| *x != 0).ok_or_else(|| bad("boolean")))
                     .transpose()?,
             ),
-            (ColumnBuilder::Text(b), None) => b.append_null(),
-            (ColumnBuilder::Text(b), Some(v)) => {
-                b.append_value(std::str::from_utf8(v).map_err(|_| {
-                    "text that is not UTF-8 (set the database encoding or cast in a query)"
-                        .to_string()
-                })?)
+            (ColumnBuilder::Text(b) | ColumnBuilder::Bytes(b), v) => b.append_option(v),
+            (ColumnBuilder::Numeric(b), None) => b.append_null(),
+            (ColumnBuilder::Numeric(b), Some(v)) => {
+                self.scratch.clear();
+                numeric_text(v, &mut self.scratch).ok_or_else(|| bad("numeric"))?;
+                b.append_value(&self.scratch);
             }
-            (ColumnBuilder::Bytes(b), v) => b.append_option(v),
             (ColumnBuilder::Date(b), v) => b.append_option(
                 v.map(|v| {
                     let d = i32::from_be_bytes(be::<4>(v).ok_or_else(|| bad("date"))?);
@@ -856,25 +891,32 @@ impl Builders {
         Ok(())
     }
 
-    fn finish(&mut self, schema: SchemaRef) -> Result<Batch> {
-        let arrays: Vec<ArrayRef> = self
-            .columns
-            .iter_mut()
-            .map(|c| -> ArrayRef {
-                match c {
-                    ColumnBuilder::I16(b) => Arc::new(b.finish()),
-                    ColumnBuilder::I32(b) => Arc::new(b.finish()),
-                    ColumnBuilder::I64(b) => Arc::new(b.finish()),
-                    ColumnBuilder::F32(b) => Arc::new(b.finish()),
-                    ColumnBuilder::F64(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Bool(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Text(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Bytes(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Date(b) => Arc::new(b.finish()),
-                    ColumnBuilder::Timestamp(b) => Arc::new(b.finish()),
-                }
-            })
-            .collect();
+    /// The rows so far as a batch; `uri` names the source in errors.
+    fn finish(&mut self, schema: SchemaRef, uri: &str) -> Result<Batch> {
+        let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
+        for (c, wire) in self.wires.iter().enumerate() {
+            let next = ColumnBuilder::new(*wire, self.capacity, self.columns[c].value_bytes());
+            arrays.push(match std::mem::replace(&mut self.columns[c], next) {
+                ColumnBuilder::I16(mut b) => Arc::new(b.finish()),
+                ColumnBuilder::I32(mut b) => Arc::new(b.finish()),
+                ColumnBuilder::I64(mut b) => Arc::new(b.finish()),
+                ColumnBuilder::F32(mut b) => Arc::new(b.finish()),
+                ColumnBuilder::F64(mut b) => Arc::new(b.finish()),
+                ColumnBuilder::Bool(mut b) => Arc::new(b.finish()),
+                ColumnBuilder::Text(mut b) | ColumnBuilder::Numeric(mut b) => Arc::new(
+                    StringArray::try_from_binary(b.finish()).map_err(|_| Error::Database {
+                        uri: uri.to_string(),
+                        message: format!(
+                            "column {:?} holds text that is not UTF-8: set the database's encoding, or cast the column in a query",
+                            schema.field(c).name()
+                        ),
+                    })?,
+                ),
+                ColumnBuilder::Bytes(mut b) => Arc::new(b.finish()),
+                ColumnBuilder::Date(mut b) => Arc::new(b.finish()),
+                ColumnBuilder::Timestamp(mut b) => Arc::new(b.finish()),
+            });
+        }
         let rows = self.locators.len();
         let columns = RecordBatch::try_new_with_options(
             schema,
@@ -884,10 +926,85 @@ impl Builders {
         .map_err(|e| Error::Internal(format!("building a PostgreSQL batch: {e}")))?;
         Ok(Batch {
             columns,
-            locators: std::mem::take(&mut self.locators),
+            locators: std::mem::replace(&mut self.locators, Vec::with_capacity(self.capacity)),
             progress: rows as u64,
         })
     }
+}
+
+/// Writes a binary `numeric` (`numeric_send`: digit count, weight, sign and display
+/// scale, then base-10000 digits) as `numeric_out` would: the same digits, the display
+/// scale's zeros, `NaN` and `±Infinity`. `None` for bytes that are not such a value.
+fn numeric_text(wire: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    const NEGATIVE: u16 = 0x4000;
+    const NAN: u16 = 0xC000;
+    const INFINITY: u16 = 0xD000;
+    const NEGATIVE_INFINITY: u16 = 0xF000;
+    let word = |i: usize| -> Option<u16> {
+        Some(u16::from_be_bytes(
+            wire.get(2 * i..2 * i + 2)?.try_into().ok()?,
+        ))
+    };
+    let count = word(0)? as usize;
+    let weight = word(1)? as i16 as i32;
+    let sign = word(2)?;
+    let scale = word(3)? as usize;
+    if wire.len() != 8 + 2 * count {
+        return None;
+    }
+    match sign {
+        NAN => out.extend_from_slice(b"NaN"),
+        INFINITY => out.extend_from_slice(b"Infinity"),
+        NEGATIVE_INFINITY => out.extend_from_slice(b"-Infinity"),
+        0 | NEGATIVE => {
+            let digit = |d: i32| -> Option<u16> {
+                if d < 0 || d as usize >= count {
+                    return Some(0);
+                }
+                let value = word(4 + d as usize)?;
+                (value < 10_000).then_some(value)
+            };
+            let group = |value: u16| {
+                [
+                    b'0' + (value / 1000) as u8,
+                    b'0' + (value / 100 % 10) as u8,
+                    b'0' + (value / 10 % 10) as u8,
+                    b'0' + (value % 10) as u8,
+                ]
+            };
+            if sign == NEGATIVE {
+                out.push(b'-');
+            }
+            if weight < 0 {
+                out.push(b'0');
+            } else {
+                // The first group without its leading zeros, the others in full.
+                let first = digit(0)?;
+                let significant = match first {
+                    1000.. => 4,
+                    100.. => 3,
+                    10.. => 2,
+                    _ => 1,
+                };
+                out.extend_from_slice(&group(first)[4 - significant..]);
+                for d in 1..=weight {
+                    out.extend_from_slice(&group(digit(d)?));
+                }
+            }
+            if scale > 0 {
+                out.push(b'.');
+                let end = out.len() + scale;
+                let mut d = weight + 1;
+                while out.len() < end {
+                    out.extend_from_slice(&group(digit(d)?));
+                    d += 1;
+                }
+                out.truncate(end);
+            }
+        }
+        _ => return None,
+    }
+    Some(())
 }
 
 fn ctid_locator(raw: &[u8]) -> Option<u64> {
@@ -925,7 +1042,13 @@ impl Source for PostgresSource {
         sink: &mut dyn FnMut(Batch) -> Result<()>,
     ) -> Result<()> {
         let db = |e: tokio_postgres::Error| database_error(&self.uri, e);
-        let client = connect(&self.runtime, &self.config, &self.tls, &self.uri)?;
+        // A runtime of the reading thread's own: the connection is driven where its rows
+        // are parsed, with no hand-off between threads for every message.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("starting a database runtime: {e}")))?;
+        let client = connect(&runtime, &self.config, &self.tls, &self.uri)?;
         let sql = format!(
             "COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT binary)",
             self.select_list(projection),
@@ -938,13 +1061,28 @@ impl Source for PostgresSource {
                 .map_err(|e| Error::Internal(format!("projecting a PostgreSQL schema: {e}")))?,
         );
         let wires: Vec<Wire> = projection.iter().map(|&i| self.columns[i].wire).collect();
-        let width = wires.len() + 1;
-        let mut builders = Builders::new(&wires);
+        let mut builders = Builders::new(&wires, self.batch_size);
         let bad = |what: String| Error::Database {
             uri: self.uri.clone(),
             message: what,
         };
-        self.runtime.block_on(async {
+        let mut on_tuple = |tuple: &[u8], fields: &FieldRanges| -> Result<()> {
+            let ctid = fields[0]
+                .and_then(|(a, b)| self.locator(&tuple[a..b]))
+                .ok_or_else(|| bad("a row without a locator".into()))?;
+            for (c, range) in fields[1..].iter().enumerate() {
+                builders
+                    .append(c, range.map(|(a, b)| &tuple[a..b]))
+                    .map_err(|what| bad(format!("column {:?}: {what}", schema.field(c).name())))?;
+            }
+            builders.locators.push(ctid);
+            if builders.len() == self.batch_size {
+                sink(builders.finish(schema.clone(), &self.uri)?)?;
+            }
+            Ok(())
+        };
+        let mut parser = CopyParser::new(&self.uri, wires.len() + 1);
+        runtime.block_on(async {
             client
                 .batch_execute(&format!(
                     "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
@@ -955,67 +1093,30 @@ impl Source for PostgresSource {
             session_settings(&client).await.map_err(db)?;
             let stream = client.copy_out(sql.as_str()).await.map_err(db)?;
             futures_util::pin_mut!(stream);
-            let mut buffer = BytesMut::new();
-            let mut header_done = false;
-            let mut finished = false;
+            // The start of a tuple whose end has not arrived yet. The server sends a row
+            // per message, so most messages are parsed where they lie.
+            let mut pending = BytesMut::new();
             while let Some(chunk) = stream.next().await {
-                buffer.extend_from_slice(&chunk.map_err(db)?);
-                if !header_done {
-                    if buffer.len() < 19 {
-                        continue;
-                    }
-                    let extension = u32::from_be_bytes(buffer[15..19].try_into().expect("4 bytes")) as usize;
-                    if buffer.len() < 19 + extension {
-                        continue;
-                    }
-                    buffer.advance(19 + extension);
-                    header_done = true;
-                }
-                // Parse every complete tuple in the buffer.
-                while let Some(consumed) = tuple_length(&buffer, width) {
-                    if consumed == 2 {
-                        finished = true;
-                        buffer.advance(2);
-                        break;
-                    }
-                    let tuple = buffer.split_to(consumed);
-                    // Field byte ranges of the tuple (None for NULL).
-                    let mut at = 2;
-                    let mut next = || -> Option<Option<(usize, usize)>> {
-                        let len = i32::from_be_bytes(tuple.get(at..at + 4)?.try_into().ok()?);
-                        at += 4;
-                        if len < 0 {
-                            return Some(None);
-                        }
-                        let range = (at, at + len as usize);
-                        at += len as usize;
-                        (range.1 <= tuple.len()).then_some(Some(range))
-                    };
-                    let ctid = next()
-                        .flatten()
-                        .and_then(|(a, b)| self.locator(&tuple[a..b]))
-                        .ok_or_else(|| bad("a row without a locator".into()))?;
-                    for c in 0..width - 1 {
-                        let range = next().ok_or_else(|| bad("a truncated row".into()))?;
-                        builders
-                            .append(c, range.map(|(a, b)| &tuple[a..b]))
-                            .map_err(|what| bad(format!("column {:?}: {what}", schema.field(c).name())))?;
-                    }
-                    builders.locators.push(ctid);
-                    if builders.len() == self.batch_size {
-                        sink(builders.finish(schema.clone())?)?;
-                    }
+                let chunk = chunk.map_err(db)?;
+                if pending.is_empty() {
+                    let consumed = parser.feed(&chunk, &mut on_tuple)?;
+                    pending.extend_from_slice(&chunk[consumed..]);
+                } else {
+                    pending.extend_from_slice(&chunk);
+                    let consumed = parser.feed(&pending, &mut on_tuple)?;
+                    pending.advance(consumed);
                 }
             }
-            if !finished {
+            if !parser.finished {
                 return Err(bad("the server ended the scan early; the result would be partial, so the run stops".into()));
-            }
-            if builders.len() > 0 {
-                sink(builders.finish(schema.clone())?)?;
             }
             client.batch_execute("COMMIT").await.map_err(db)?;
             Ok(())
-        })
+        })?;
+        if builders.len() > 0 {
+            sink(builders.finish(schema.clone(), &self.uri)?)?;
+        }
+        Ok(())
     }
 
     fn fetch(&self, projection: &[usize], locators: &[u64]) -> Result<RecordBatch> {
@@ -1060,7 +1161,7 @@ impl Source for PostgresSource {
             }
         }
         let wires: Vec<Wire> = projection.iter().map(|&i| self.columns[i].wire).collect();
-        let mut builders = Builders::new(&wires);
+        let mut builders = Builders::new(&wires, locators.len());
         for &locator in locators {
             let i = *by_locator.get(&locator).ok_or_else(|| {
                 Error::Internal(format!(
@@ -1080,7 +1181,7 @@ impl Source for PostgresSource {
             }
             builders.locators.push(locator);
         }
-        Ok(builders.finish(schema)?.columns)
+        Ok(builders.finish(schema, &self.uri)?.columns)
     }
 }
 
@@ -1267,31 +1368,222 @@ impl rustls::client::danger::ServerCertVerifier for IgnoreHostName {
     }
 }
 
-/// The byte length of the next complete tuple in `buffer` (2 for the end marker), or
-/// `None` when more bytes are needed.
-fn tuple_length(buffer: &[u8], width: usize) -> Option<usize> {
-    let count = i16::from_be_bytes(buffer.get(0..2)?.try_into().ok()?);
-    if count == -1 {
-        return Some(2);
-    }
-    debug_assert_eq!(count as usize, width);
-    let mut at = 2;
-    for _ in 0..count {
-        let len = i32::from_be_bytes(buffer.get(at..at + 4)?.try_into().ok()?);
-        at += 4;
-        if len > 0 {
-            at += len as usize;
+/// Splits a binary COPY stream into tuples. Bytes arrive in arbitrary pieces; `feed`
+/// takes what is complete and says how much it consumed, so the caller keeps only the
+/// tail of a tuple that is still arriving.
+struct CopyParser {
+    /// The source's redacted location, for errors.
+    uri: String,
+    width: usize,
+    header_done: bool,
+    finished: bool,
+    /// Byte ranges of the current tuple's fields, `None` for NULL.
+    fields: Vec<Option<(usize, usize)>>,
+}
+
+/// The byte ranges of a tuple's fields, `None` for NULL.
+type FieldRanges = [Option<(usize, usize)>];
+
+/// Signature, flags and header-extension length of a binary COPY stream.
+const COPY_HEADER: usize = 19;
+
+impl CopyParser {
+    fn new(uri: &str, width: usize) -> Self {
+        CopyParser {
+            uri: uri.to_string(),
+            width,
+            header_done: false,
+            finished: false,
+            fields: Vec::with_capacity(width),
         }
-        if at > buffer.len() {
-            return None;
-        }
     }
-    Some(at)
+
+    /// Hands every complete tuple in `data` to `on_tuple` (the tuple's bytes and its
+    /// field ranges) and returns the bytes consumed.
+    fn feed(
+        &mut self,
+        data: &[u8],
+        on_tuple: &mut dyn FnMut(&[u8], &FieldRanges) -> Result<()>,
+    ) -> Result<usize> {
+        let mut at = 0;
+        if !self.header_done {
+            let Some(extension) = data.get(15..COPY_HEADER) else {
+                return Ok(0);
+            };
+            let extension = u32::from_be_bytes(extension.try_into().expect("4 bytes")) as usize;
+            if data.len() < COPY_HEADER + extension {
+                return Ok(0);
+            }
+            at = COPY_HEADER + extension;
+            self.header_done = true;
+        }
+        while !self.finished {
+            let rest = &data[at..];
+            let Some(count) = rest.get(0..2) else { break };
+            let count = i16::from_be_bytes(count.try_into().expect("2 bytes"));
+            if count == -1 {
+                self.finished = true;
+                at += 2;
+                break;
+            }
+            if count as usize != self.width {
+                return Err(Error::Database {
+                    uri: self.uri.clone(),
+                    message: format!(
+                        "the server sent a row of {count} fields where {} were asked for",
+                        self.width
+                    ),
+                });
+            }
+            self.fields.clear();
+            let mut end = 2;
+            for _ in 0..self.width {
+                let Some(len) = rest.get(end..end + 4) else {
+                    break;
+                };
+                let len = i32::from_be_bytes(len.try_into().expect("4 bytes"));
+                end += 4;
+                if len < 0 {
+                    self.fields.push(None);
+                } else {
+                    self.fields.push(Some((end, end + len as usize)));
+                    end += len as usize;
+                }
+            }
+            if self.fields.len() < self.width || end > rest.len() {
+                break;
+            }
+            on_tuple(&rest[..end], &self.fields)?;
+            at += end;
+        }
+        Ok(at)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `numeric_send`'s layout: digit count, weight, sign, display scale, digits.
+    fn numeric_wire(weight: i16, sign: u16, scale: u16, digits: &[u16]) -> Vec<u8> {
+        let mut wire = Vec::new();
+        for word in [digits.len() as u16, weight as u16, sign, scale]
+            .into_iter()
+            .chain(digits.iter().copied())
+        {
+            wire.extend_from_slice(&word.to_be_bytes());
+        }
+        wire
+    }
+
+    #[test]
+    fn binary_numerics_read_as_postgresql_writes_them() {
+        let cases: &[(i16, u16, u16, &[u16], &str)] = &[
+            (0, 0, 0, &[], "0"),
+            (0, 0, 2, &[], "0.00"),
+            (0, 0, 2, &[123, 4500], "123.45"),
+            (-1, 0x4000, 1, &[5000], "-0.5"),
+            (1, 0, 0, &[1], "10000"),
+            (1, 0, 3, &[1, 2], "10002.000"),
+            (-1, 0, 5, &[1, 2000], "0.00012"),
+            (-2, 0, 5, &[1000], "0.00001"),
+            (1, 0, 1, &[1234, 5678, 9000], "12345678.9"),
+            (2, 0x4000, 0, &[7, 0, 1], "-700000001"),
+            (0, 0xC000, 0, &[], "NaN"),
+            (0, 0xD000, 0, &[], "Infinity"),
+            (0, 0xF000, 0, &[], "-Infinity"),
+        ];
+        for &(weight, sign, scale, digits, text) in cases {
+            let mut out = Vec::new();
+            numeric_text(&numeric_wire(weight, sign, scale, digits), &mut out)
+                .unwrap_or_else(|| panic!("{text} refused"));
+            assert_eq!(String::from_utf8(out).unwrap(), text);
+        }
+        // A digit out of range, a wrong length, an unknown sign: refused, never misread.
+        for wire in [
+            numeric_wire(0, 0, 0, &[10_000]),
+            numeric_wire(0, 0, 0, &[1])[..9].to_vec(),
+            numeric_wire(0, 0x1234, 0, &[1]),
+            vec![0, 1],
+        ] {
+            assert_eq!(numeric_text(&wire, &mut Vec::new()), None, "{wire:?}");
+        }
+    }
+
+    /// A binary COPY stream: header, then rows of (ctid-like locator, value or NULL).
+    fn copy_stream(rows: &[Option<&str>]) -> Vec<u8> {
+        let mut stream = b"PGCOPY\n\xff\r\n\0".to_vec();
+        stream.extend_from_slice(&0u32.to_be_bytes());
+        stream.extend_from_slice(&4u32.to_be_bytes());
+        stream.extend_from_slice(b"ext!");
+        for (i, row) in rows.iter().enumerate() {
+            stream.extend_from_slice(&2i16.to_be_bytes());
+            stream.extend_from_slice(&6i32.to_be_bytes());
+            stream.extend_from_slice(&[0, 0, 0, i as u8, 0, 1]);
+            match row {
+                None => stream.extend_from_slice(&(-1i32).to_be_bytes()),
+                Some(v) => {
+                    stream.extend_from_slice(&(v.len() as i32).to_be_bytes());
+                    stream.extend_from_slice(v.as_bytes());
+                }
+            }
+        }
+        stream.extend_from_slice(&(-1i16).to_be_bytes());
+        stream
+    }
+
+    #[test]
+    fn copy_streams_parse_the_same_however_they_are_cut() {
+        let rows = [
+            Some("a"),
+            None,
+            Some(""),
+            Some("a longer value, with ünïcode"),
+        ];
+        let stream = copy_stream(&rows);
+        let expected: Vec<(u64, Option<String>)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (((i as u64) << 16) | 1, v.map(str::to_string)))
+            .collect();
+        for cut in 0..stream.len() {
+            for piece in [1, 3, 7, stream.len()] {
+                let mut parser = CopyParser::new("pg", 2);
+                let mut got = Vec::new();
+                let mut pending: Vec<u8> = Vec::new();
+                let mut on_tuple = |tuple: &[u8], fields: &[Option<(usize, usize)>]| {
+                    let (a, b) = fields[0].unwrap();
+                    let value =
+                        fields[1].map(|(a, b)| String::from_utf8(tuple[a..b].to_vec()).unwrap());
+                    got.push((ctid_locator(&tuple[a..b]).unwrap(), value));
+                    Ok(())
+                };
+                // The first piece ends at `cut`, the rest come `piece` bytes at a time.
+                let pieces = std::iter::once(&stream[..cut]).chain(stream[cut..].chunks(piece));
+                for chunk in pieces {
+                    pending.extend_from_slice(chunk);
+                    let consumed = parser.feed(&pending, &mut on_tuple).unwrap();
+                    pending.drain(..consumed);
+                }
+                assert!(parser.finished, "cut at {cut}, pieces of {piece}");
+                assert!(pending.is_empty());
+                assert_eq!(got, expected, "cut at {cut}, pieces of {piece}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_row_of_the_wrong_width_is_an_error() {
+        let stream = copy_stream(&[Some("a")]);
+        let mut parser = CopyParser::new("pg", 3);
+        let error = parser.feed(&stream, &mut |_, _| Ok(())).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("a row of 2 fields where 3 were asked for"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn a_query_without_a_key_is_refused_before_connecting() {

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::steps::{self, Input, Step, Value};
-use super::text;
+use super::text::{self, Number, WideNumber};
 use super::{CompareAs, Mapped};
 
 const TAG_NULL: u8 = 0;
@@ -269,28 +269,23 @@ impl ValueEncoder {
         )
     }
 
-    /// The decimal at a non-NULL row of a numeric or text column; `Err` holds text that
-    /// does not read as a number.
+    /// The decimal at a non-NULL row of a numeric or text column; `None` for text that
+    /// is not a decimal of at most 38 digits.
     #[inline]
-    fn number_at(&self, row: usize) -> Result<(i128, i8), &[u8]> {
-        let text = |t: &'_ [u8]| text::parse_decimal(t).ok_or(());
+    fn number_at(&self, row: usize) -> Option<(i128, i8)> {
         match &self.values {
-            Values::Utf8(a) => text(a.value(row).as_bytes()).map_err(|_| a.value(row).as_bytes()),
-            Values::LargeUtf8(a) => {
-                text(a.value(row).as_bytes()).map_err(|_| a.value(row).as_bytes())
-            }
-            Values::Utf8View(a) => {
-                text(a.value(row).as_bytes()).map_err(|_| a.value(row).as_bytes())
-            }
-            Values::I8(a) => Ok((i128::from(a.value(row)), 0)),
-            Values::I16(a) => Ok((i128::from(a.value(row)), 0)),
-            Values::I32(a) => Ok((i128::from(a.value(row)), 0)),
-            Values::I64(a) => Ok((i128::from(a.value(row)), 0)),
-            Values::U8(a) => Ok((i128::from(a.value(row)), 0)),
-            Values::U16(a) => Ok((i128::from(a.value(row)), 0)),
-            Values::U32(a) => Ok((i128::from(a.value(row)), 0)),
-            Values::U64(a) => Ok((i128::from(a.value(row)), 0)),
-            Values::Decimal(a, scale) => Ok((a.value(row), *scale)),
+            Values::Utf8(a) => text::parse_decimal(a.value(row).as_bytes()),
+            Values::LargeUtf8(a) => text::parse_decimal(a.value(row).as_bytes()),
+            Values::Utf8View(a) => text::parse_decimal(a.value(row).as_bytes()),
+            Values::I8(a) => Some((i128::from(a.value(row)), 0)),
+            Values::I16(a) => Some((i128::from(a.value(row)), 0)),
+            Values::I32(a) => Some((i128::from(a.value(row)), 0)),
+            Values::I64(a) => Some((i128::from(a.value(row)), 0)),
+            Values::U8(a) => Some((i128::from(a.value(row)), 0)),
+            Values::U16(a) => Some((i128::from(a.value(row)), 0)),
+            Values::U32(a) => Some((i128::from(a.value(row)), 0)),
+            Values::U64(a) => Some((i128::from(a.value(row)), 0)),
+            Values::Decimal(a, scale) => Some((a.value(row), *scale)),
             _ => unreachable!("has_numbers was checked"),
         }
     }
@@ -439,8 +434,9 @@ impl ValueEncoder {
                     let tolerance = self.tolerance();
                     let post = &mapped.post;
                     self.fill(slots, |r, s| match self.number_at(r) {
-                        Ok((m, sc)) => number_steps_slot(m, sc, steps, post, tolerance, s),
-                        Err(text) => hashed_slot(TAG_UNPARSEABLE, text, s),
+                        Some((m, sc)) => number_steps_slot(m, sc, steps, post, tolerance, s),
+                        // NaN, infinities, wide decimals, or not a number at all.
+                        None => value_slot(&self.value(r), self.compare_as, tolerance, s),
                     })
                 }
                 _ if times_only && self.has_times() => {
@@ -584,15 +580,10 @@ fn encode_text(text: &[u8], compare_as: CompareAs, out: &mut Vec<u8>) -> Encoded
         CompareAs::Text => return put_bytes(TAG_TEXT, text, out),
         CompareAs::Binary => return put_bytes(TAG_BYTES, text, out),
         // NaN and ±Infinity are numbers in PostgreSQL's numeric: each equals itself only.
-        CompareAs::Number if special_number(text).is_some() => {
-            out.push(special_number(text).expect("checked"));
-            Some(Encoded::Value)
-        }
-        CompareAs::Number => text::parse_decimal(text)
-            .map(|(m, s)| put_number(m, s, out))
-            .or_else(|| {
-                text::big_decimal(text).map(|big| put_bytes(TAG_NUMBER_BIG, big.as_bytes(), out))
-            }),
+        CompareAs::Number => text::parse_number(text).map(|number| match number {
+            Number::Decimal(m, s) => put_number(m, s, out),
+            Number::Wide(wide) => put_wide(&wide, out),
+        }),
         CompareAs::Float64 => std::str::from_utf8(text)
             .ok()
             .and_then(|t| t.parse::<f64>().ok())
@@ -737,6 +728,10 @@ pub fn encode_value(value: &Value<'_>, compare_as: CompareAs, out: &mut Vec<u8>)
             put_float(decimal_to_f64(*m, *s), out)
         }
         Value::Number(m, s) => put_number(*m, *s, out),
+        Value::Wide(w) if matches!(compare_as, CompareAs::Float64 | CompareAs::Float32) => {
+            put_float(w.to_f64(), out)
+        }
+        Value::Wide(w) => put_wide(w, out),
         Value::Float(v) => put_float(*v, out),
         Value::Bool(b) => {
             out.extend_from_slice(&[TAG_BOOL, u8::from(*b)]);
@@ -775,6 +770,10 @@ fn value_slot(
             float_slot(decimal_to_f64(*m, *s), slot)
         }
         Value::Number(m, s) => number_slot(*m, *s, slot),
+        Value::Wide(w) if matches!(compare_as, CompareAs::Float64 | CompareAs::Float32) => {
+            float_slot(w.to_f64(), slot)
+        }
+        Value::Wide(w) => wide_slot(w, slot),
         Value::Float(v) => float_slot(*v, slot),
         Value::Bool(b) => {
             slot[0] = TAG_BOOL;
@@ -827,6 +826,7 @@ pub fn display_value(value: &Value<'_>) -> Option<String> {
         Value::Text(t) | Value::Unparseable(t) => t.to_string(),
         Value::Bytes(b) => hex(b),
         Value::Number(m, s) => format_decimal(*m, *s),
+        Value::Wide(w) => w.text().to_string(),
         Value::Float(v) => v.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Date(d) => format_date(i64::from(*d)),
@@ -855,14 +855,25 @@ const TAG_NUMBER_NEG_INFINITY: u8 = 12;
 /// An exact number too long for 128 bits, as its canonical text.
 const TAG_NUMBER_BIG: u8 = 13;
 
-/// The tag of NaN or ±Infinity written as PostgreSQL writes them.
-#[inline]
-fn special_number(text: &[u8]) -> Option<u8> {
-    match text {
-        b"NaN" => Some(TAG_NUMBER_NAN),
-        b"Infinity" => Some(TAG_NUMBER_INFINITY),
-        b"-Infinity" => Some(TAG_NUMBER_NEG_INFINITY),
-        _ => None,
+/// Encodes a number too wide for 128 bits.
+fn put_wide(number: &WideNumber, out: &mut Vec<u8>) -> Encoded {
+    match number {
+        WideNumber::NaN => out.push(TAG_NUMBER_NAN),
+        WideNumber::Infinity => out.push(TAG_NUMBER_INFINITY),
+        WideNumber::NegativeInfinity => out.push(TAG_NUMBER_NEG_INFINITY),
+        WideNumber::Big(text) => return put_bytes(TAG_NUMBER_BIG, text.as_bytes(), out),
+    }
+    Encoded::Value
+}
+
+/// The digest slot of a number too wide for 128 bits: the same for the same value
+/// however it arrived (text, a mapped column, PostgreSQL numeric).
+fn wide_slot(number: &WideNumber, slot: &mut [u8]) {
+    match number {
+        WideNumber::NaN => slot[0] = TAG_NUMBER_NAN,
+        WideNumber::Infinity => slot[0] = TAG_NUMBER_INFINITY,
+        WideNumber::NegativeInfinity => slot[0] = TAG_NUMBER_NEG_INFINITY,
+        WideNumber::Big(text) => hashed_slot(TAG_NUMBER_BIG, text.as_bytes(), slot),
     }
 }
 
@@ -877,15 +888,10 @@ fn text_slot(text: &[u8], compare_as: CompareAs, slot: &mut [u8]) {
         }
         CompareAs::Text => return hashed_slot(TAG_TEXT, text, slot),
         CompareAs::Binary => return hashed_slot(TAG_BYTES, text, slot),
-        CompareAs::Number if special_number(text).is_some() => {
-            slot[0] = special_number(text).expect("checked");
-            Some(())
-        }
-        CompareAs::Number => text::parse_decimal(text)
-            .map(|(m, sc)| number_slot(m, sc, slot))
-            .or_else(|| {
-                text::big_decimal(text).map(|big| hashed_slot(TAG_NUMBER_BIG, big.as_bytes(), slot))
-            }),
+        CompareAs::Number => text::parse_number(text).map(|number| match number {
+            Number::Decimal(m, sc) => number_slot(m, sc, slot),
+            Number::Wide(wide) => wide_slot(&wide, slot),
+        }),
         CompareAs::Float64 => std::str::from_utf8(text)
             .ok()
             .and_then(|t| t.parse::<f64>().ok())

@@ -12,7 +12,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::CompareAs;
 use super::canonical::decimal_to_f64;
-use super::text;
+use super::text::{self, Number, WideNumber};
 
 /// One value on its way to the canonical encoding.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +25,8 @@ pub enum Value<'a> {
     Bytes(&'a [u8]),
     /// Exact decimal: mantissa and scale.
     Number(i128, i8),
+    /// NaN, ±Infinity, or a decimal of more than 38 digits (PostgreSQL numeric).
+    Wide(WideNumber),
     /// Floating point.
     Float(f64),
     /// Boolean.
@@ -427,6 +429,25 @@ impl Step {
                 Some((m, s)) => Value::Number(m, s),
                 None => Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s))),
             },
+            (step, Value::Wide(w)) if step.is_number_step() => match (step, w) {
+                // As in PostgreSQL: NaN stays NaN, an infinity keeps its size.
+                (Step::Scale(..) | Step::Round(_), WideNumber::NaN) => Value::Wide(WideNumber::NaN),
+                (Step::Round(_), w @ (WideNumber::Infinity | WideNumber::NegativeInfinity)) => {
+                    Value::Wide(w)
+                }
+                (
+                    Step::Scale(factor, _),
+                    w @ (WideNumber::Infinity | WideNumber::NegativeInfinity),
+                ) => match factor.signum() {
+                    0 => Value::Wide(WideNumber::NaN),
+                    1 => Value::Wide(w),
+                    _ if w == WideNumber::Infinity => Value::Wide(WideNumber::NegativeInfinity),
+                    _ => Value::Wide(WideNumber::Infinity),
+                },
+                // Integral and precision refuse them; decimals beyond 38 digits are not
+                // scaled or rounded: they are reported, never silently approximated.
+                (_, w) => Value::Unparseable(Cow::Owned(w.text().to_string())),
+            },
             (Step::Scale(m, s), Value::Float(v)) => {
                 Value::Float(v * (*m as f64) / 10f64.powi(i32::from(*s)))
             }
@@ -496,6 +517,9 @@ impl Tolerance {
             // A value that cannot be read is never equal to anything.
             (Value::Unparseable(_), _) | (_, Value::Unparseable(_)) => false,
             (Value::Null, Value::Null) => true,
+            // NaN and the infinities equal only themselves, whatever the tolerance.
+            (Value::Wide(a), Value::Wide(b)) if a == b => true,
+            (Value::Wide(w), _) | (_, Value::Wide(w)) if !matches!(w, WideNumber::Big(_)) => false,
             (Value::Number(am, as_), Value::Number(bm, bs)) => {
                 let abs = self
                     .abs
@@ -568,6 +592,8 @@ fn as_float(v: &Value<'_>) -> Option<f64> {
     match v {
         Value::Float(x) => Some(*x),
         Value::Number(m, s) => Some(decimal_to_f64(*m, *s)),
+        // A decimal beyond a float's range would read as ±∞ and equal any other.
+        Value::Wide(w @ WideNumber::Big(_)) => Some(w.to_f64()).filter(|x| x.is_finite()),
         _ => None,
     }
 }
@@ -768,8 +794,9 @@ pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
         (Value::Null, _) => Value::Null,
         (Value::Unparseable(t), _) => Value::Unparseable(t),
         (Value::Text(t), CompareAs::Text) => Value::Text(t),
-        (Value::Text(t), CompareAs::Number) => match text::parse_decimal(t.as_bytes()) {
-            Some((m, s)) => Value::Number(m, s),
+        (Value::Text(t), CompareAs::Number) => match text::parse_number(t.as_bytes()) {
+            Some(Number::Decimal(m, s)) => Value::Number(m, s),
+            Some(Number::Wide(w)) => Value::Wide(w),
             None => Value::Unparseable(t),
         },
         (Value::Text(t), CompareAs::Float64) => match t.parse::<f64>() {
@@ -802,6 +829,8 @@ pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
         (Value::Number(m, s), CompareAs::Text) => {
             Value::Text(Cow::Owned(super::canonical::format_decimal(m, s)))
         }
+        (Value::Wide(w), CompareAs::Float64 | CompareAs::Float32) => Value::Float(w.to_f64()),
+        (Value::Wide(w), CompareAs::Text) => Value::Text(Cow::Owned(w.text().to_string())),
         (Value::Float(v), CompareAs::Text) => Value::Text(Cow::Owned(v.to_string())),
         (Value::Bool(b), CompareAs::Text) => {
             Value::Text(Cow::Borrowed(if b { "true" } else { "false" }))
@@ -1052,6 +1081,54 @@ mod tests {
         let huge = Value::Number(99_999_999_999_999_999_999_999_999_999_999_999_999, 38);
         assert_eq!(Step::Round(0).apply(huge), Value::Number(1, 0));
         assert!(!valid_timestamp_format("%Y-%m-%d %H:%M:%S %Z"));
+    }
+
+    #[test]
+    fn nan_infinities_and_wide_decimals_keep_postgresql_meanings() {
+        let wide = |w: WideNumber| Value::Wide(w);
+        let big = |digits: usize| WideNumber::Big(format!("1{}", "0".repeat(digits)));
+        assert_eq!(
+            Step::Scale(100, 0).apply(wide(WideNumber::NaN)),
+            wide(WideNumber::NaN)
+        );
+        assert_eq!(
+            Step::Scale(-1, 0).apply(wide(WideNumber::Infinity)),
+            wide(WideNumber::NegativeInfinity)
+        );
+        assert_eq!(
+            Step::Round(2).apply(wide(WideNumber::Infinity)),
+            wide(WideNumber::Infinity)
+        );
+        assert!(matches!(
+            Step::Integral.apply(wide(WideNumber::Infinity)),
+            Value::Unparseable(_)
+        ));
+        assert!(matches!(
+            Step::Round(0).apply(wide(big(40))),
+            Value::Unparseable(_)
+        ));
+        assert_eq!(
+            cast(Value::Text(Cow::Borrowed("-Infinity")), CompareAs::Number),
+            wide(WideNumber::NegativeInfinity)
+        );
+
+        let t = Tolerance {
+            abs: Some((5, 1)),
+            rel: None,
+        };
+        assert!(t.equal(&wide(WideNumber::NaN), &wide(WideNumber::NaN)));
+        assert!(!t.equal(
+            &wide(WideNumber::Infinity),
+            &wide(WideNumber::NegativeInfinity)
+        ));
+        assert!(!t.equal(&wide(WideNumber::Infinity), &Value::Number(1, 0)));
+        assert!(!t.equal(&wide(WideNumber::NaN), &Value::Float(f64::NAN)));
+        // Beyond a float's range: equal only when the digits are.
+        assert!(t.equal(&wide(big(400)), &wide(big(400))));
+        assert!(!t.equal(&wide(big(400)), &wide(big(401))));
+        // Within a float's range, decimals of any width are compared within the tolerance.
+        let long = WideNumber::Big(format!("0.{}", "1".repeat(45)));
+        assert!(t.equal(&wide(long), &Value::Number(1, 1)));
     }
 
     #[test]

@@ -73,6 +73,75 @@ pub fn big_decimal(text: &[u8]) -> Option<String> {
     Some(out)
 }
 
+/// A number too wide for a 128-bit decimal: PostgreSQL numeric's NaN and infinities, or
+/// a decimal of more than 38 significant digits, held as its canonical text (see
+/// [`big_decimal`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WideNumber {
+    /// Not a number; equal only to itself, as in PostgreSQL.
+    NaN,
+    /// +Infinity.
+    Infinity,
+    /// -Infinity.
+    NegativeInfinity,
+    /// A plain decimal beyond 38 digits.
+    Big(String),
+}
+
+impl WideNumber {
+    /// The value as PostgreSQL writes it.
+    pub fn text(&self) -> &str {
+        match self {
+            WideNumber::NaN => "NaN",
+            WideNumber::Infinity => "Infinity",
+            WideNumber::NegativeInfinity => "-Infinity",
+            WideNumber::Big(text) => text,
+        }
+    }
+
+    /// The nearest float: NaN and ±∞ for the special values, and for a decimal too
+    /// large for a float.
+    pub fn to_f64(&self) -> f64 {
+        match self {
+            WideNumber::NaN => f64::NAN,
+            WideNumber::Infinity => f64::INFINITY,
+            WideNumber::NegativeInfinity => f64::NEG_INFINITY,
+            WideNumber::Big(text) => text.parse().unwrap_or(f64::NAN),
+        }
+    }
+}
+
+/// A number read from text: every value PostgreSQL's numeric can hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Number {
+    /// Mantissa and scale.
+    Decimal(i128, i8),
+    /// NaN, ±Infinity or more than 38 digits.
+    Wide(WideNumber),
+}
+
+/// Reads a plain decimal of any length, `NaN`, `Infinity` or `-Infinity` (PostgreSQL's
+/// spellings); `None` for anything else.
+pub fn parse_number(text: &[u8]) -> Option<Number> {
+    if let Some((m, s)) = parse_decimal(text) {
+        return Some(Number::Decimal(m, s));
+    }
+    Some(Number::Wide(match text {
+        b"NaN" => WideNumber::NaN,
+        b"Infinity" => WideNumber::Infinity,
+        b"-Infinity" => WideNumber::NegativeInfinity,
+        _ => {
+            let big = big_decimal(text)?;
+            // Zeros past 38 digits ("1.000…0" at a wide scale) still leave a number that
+            // fits: it must encode like the same number written short.
+            if let Some((m, s)) = parse_decimal(big.as_bytes()) {
+                return Some(Number::Decimal(m, s));
+            }
+            WideNumber::Big(big)
+        }
+    }))
+}
+
 /// Parses `true` / `false` in any letter case, and `t` / `f` (how PostgreSQL writes a
 /// boolean in text and CSV). Other spellings (1/0, yes/no) need a `bool` normalizer, so
 /// a column of counts is never silently read as flags.
@@ -250,6 +319,29 @@ mod tests {
         assert!(parse_decimal(&[b'9'; 38]).is_some());
         assert!(parse_decimal(&[b'9'; 39]).is_none());
         assert!(parse_decimal(format!("0000{}", "9".repeat(38)).as_bytes()).is_some());
+    }
+
+    #[test]
+    fn numbers_of_any_width_read_as_postgresql_writes_them() {
+        assert_eq!(parse_number(b"12.50"), Some(Number::Decimal(1250, 2)));
+        assert_eq!(parse_number(b"NaN"), Some(Number::Wide(WideNumber::NaN)));
+        assert_eq!(
+            parse_number(b"-Infinity"),
+            Some(Number::Wide(WideNumber::NegativeInfinity))
+        );
+        assert_eq!(parse_number(b"nan"), None);
+        let wide_zeros = format!("1.{}", "0".repeat(45));
+        assert_eq!(
+            parse_number(wide_zeros.as_bytes()),
+            Some(Number::Decimal(1, 0))
+        );
+        let big = format!("-{}.5", "9".repeat(45));
+        assert_eq!(
+            parse_number(big.as_bytes()),
+            Some(Number::Wide(WideNumber::Big(big.clone())))
+        );
+        assert_eq!(WideNumber::Big(big).to_f64(), -1e45);
+        assert_eq!(parse_number(b"1e5"), None);
     }
 
     #[test]

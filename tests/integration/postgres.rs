@@ -432,6 +432,47 @@ fn binary_numerics_equal_the_servers_own_text() {
     assert_eq!(got["matched"], 2000, "{got:#}");
 }
 
+/// NaN, the infinities and decimals beyond 38 digits are numbers in a mapped column too
+/// (a normalizer or a tolerance): equal to themselves, never "unparseable".
+#[test]
+fn wide_numerics_equal_themselves_in_mapped_columns() {
+    let s = schema("numeric_mapped");
+    pg::sql(&format!(
+        "CREATE TABLE {s}.t(k int primary key, v numeric);
+         INSERT INTO {s}.t VALUES (1, 'NaN'), (2, 'Infinity'), (3, '-Infinity'),
+           (4, 10::numeric ^ 44 + 0.5), (5, 1.000000000000000000000000000000000000000000000),
+           (6, 12.50), (7, 99.99);"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    // The export, with one real difference (row 7) and one spelling (12.5 for 12.50).
+    let export = pg::copy_out(&format!(
+        "COPY (SELECT k, v FROM {s}.t ORDER BY k) TO STDOUT (FORMAT csv, HEADER)"
+    ))
+    .replace("12.50", "12.5")
+    .replace("99.99", "99.97");
+    let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, export).unwrap();
+    for mapping in [
+        "tolerance = { abs = 0.01 }",
+        "source_normalize = [\"trim\"]",
+    ] {
+        let job = dir.path().join("job.toml");
+        std::fs::write(&job, format!("[[columns]]\nsource = \"v\"\n{mapping}\n")).unwrap();
+        let got = summary_of(
+            csv.to_str().unwrap(),
+            &pg::table(&format!("{s}.t")),
+            "k",
+            &["--config", job.to_str().unwrap()],
+            0,
+        );
+        assert_eq!(
+            (got["matched"].as_u64(), got["changed"].as_u64()),
+            (Some(6), Some(1)),
+            "{mapping}: {got:#}"
+        );
+    }
+}
+
 /// ctid repeats across partitions and children and views have none: such relations are
 /// read with their rows numbered by the key, and differing rows are still found again.
 #[test]

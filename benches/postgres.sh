@@ -36,7 +36,7 @@ if [ -n "${DATA_DIFF:-}" ]; then
   /usr/bin/time -f "%e %M" -o /tmp/recon-dd.time "$DATA_DIFF" "$dd_url" "bench.source_$ROWS" "$dd_url" "bench.target_$ROWS" \
     -k order_id $cols --algorithm hashdiff -j 2 > /tmp/recon-dd.out
   read -r wall rss < /tmp/recon-dd.time
-  echo "| data-diff hashdiff | 1 | $wall | $((rss / 1024)) | rows only in source or changed: $(grep -c '^-' /tmp/recon-dd.out), only in target or changed: $(grep -c '^+' /tmp/recon-dd.out) |"
+  echo "| data-diff hashdiff | 1 | $wall | $((rss / 1024)) | rows only in source or changed: $(grep -c '^- ' /tmp/recon-dd.out), only in target or changed: $(grep -c '^+ ' /tmp/recon-dd.out) |"
 fi
 for run in $(seq 1 "$RUNS"); do
   /usr/bin/time -f "%e %M" -o /tmp/recon-floor.time bash -c "psql -X -q -d '$PG_URL' -c 'copy bench.source_$ROWS to stdout' >/dev/null & psql -X -q -d '$PG_URL' -c 'copy bench.target_$ROWS to stdout' >/dev/null; wait"

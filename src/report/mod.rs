@@ -145,12 +145,15 @@ pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> R
             })?;
         }
     }
-    let owners_dir = dir.join("owners");
-    if owners_dir.is_dir() {
-        std::fs::remove_dir_all(&owners_dir).map_err(|source| Error::Write {
-            path: owners_dir.clone(),
-            source,
-        })?;
+    // Owner reports of an earlier run go; nothing else in owners/ is touched (and
+    // check_report_dir refused a folder holding anything else before the run began).
+    for path in owner_files(dir)? {
+        if owners::written_by_recon(&path) {
+            std::fs::remove_file(&path).map_err(|source| Error::Write {
+                path: path.clone(),
+                source,
+            })?;
+        }
     }
     write_file(format.report(), outcome, &dir.join(format.file_name()))?;
     write_file(&HtmlReport, outcome, &dir.join("report.html"))?;
@@ -214,6 +217,24 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
+/// The entries of `dir/owners`, none when it does not exist.
+fn owner_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let owners_dir = dir.join("owners");
+    if !owners_dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let read_error = |source| Error::Read {
+        path: owners_dir.clone(),
+        source,
+    };
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(&owners_dir).map_err(read_error)? {
+        paths.push(entry.map_err(read_error)?.path());
+    }
+    paths.sort();
+    Ok(paths)
+}
+
 /// Checks before any work that `dir` can become the report directory.
 pub fn check_report_dir(dir: &Path, inputs: &[&str]) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
@@ -228,6 +249,16 @@ pub fn check_report_dir(dir: &Path, inputs: &[&str]) -> Result<()> {
             "cannot create --report-dir {}: {} does not exist",
             dir.display(),
             parent.display()
+        )));
+    }
+    if let Some(foreign) = owner_files(dir)?
+        .into_iter()
+        .find(|p| !owners::written_by_recon(p))
+    {
+        return Err(Error::Config(format!(
+            "--report-dir {}: {} was not written by recon, and recon replaces owners/ on every run; move it, or write reports elsewhere",
+            dir.display(),
+            foreign.display()
         )));
     }
     // Only files canonicalize: a database location never matches.

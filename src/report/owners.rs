@@ -76,11 +76,38 @@ fn rule(c: &ColumnSummary) -> String {
     rule
 }
 
+/// How every owner report recon writes begins: Markdown, then HTML. Only files that begin
+/// so are replaced in `owners/`; anything else there is the user's.
+const MARKDOWN_START: &str = "# Reconciliation report for ";
+const HTML_START: &str =
+    "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>recon: ";
+
+/// Whether `path` is an owner report recon wrote (or a temporary file of one).
+pub fn written_by_recon(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    if name.starts_with(".recon-") {
+        return path.is_file();
+    }
+    let start = match path.extension().and_then(|e| e.to_str()) {
+        Some("md") => MARKDOWN_START,
+        Some("html") => HTML_START,
+        _ => return false,
+    };
+    let mut head = vec![0; start.len()];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| head == start.as_bytes())
+}
+
 /// The Markdown report for one owner.
 pub fn markdown(outcome: &Outcome, owner: &OwnerSummary) -> String {
     let s = &outcome.summary;
     let mut m = String::new();
-    let _ = writeln!(m, "# Reconciliation report for {}\n", md(&owner.owner));
+    let _ = writeln!(m, "{MARKDOWN_START}{}\n", md(&owner.owner));
     let _ = writeln!(
         m,
         "- source: `{}`\n- target: `{}`\n- key: {}",
@@ -176,7 +203,7 @@ pub fn html(outcome: &Outcome, owner: &OwnerSummary) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>recon: {}</title><style>body{{font-family:system-ui,sans-serif;margin:24px;color:#1f2933}}table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #e4e7eb;padding:4px 8px;text-align:left;font-size:13px}}.muted{{color:#7b8794}}</style></head><body>",
+        "{HTML_START}{}</title><style>body{{font-family:system-ui,sans-serif;margin:24px;color:#1f2933}}table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #e4e7eb;padding:4px 8px;text-align:left;font-size:13px}}.muted{{color:#7b8794}}</style></head><body>",
         escape(&owner.owner)
     );
     let _ = write!(

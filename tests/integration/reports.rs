@@ -74,6 +74,46 @@ fn the_verdict_names_exactly_the_breaches() {
     );
 }
 
+/// A rerun replaces the owner reports of the last run (an owner gone from the job leaves
+/// no stale file), and never deletes a file recon did not write: it refuses to start.
+#[test]
+fn reruns_replace_owner_reports_and_keep_everything_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r");
+    run_owners_job(&out, "csv").code(1);
+    let owners = out.join("owners");
+    std::fs::copy(
+        owners.join("finance@example.com.md"),
+        owners.join("departed@example.com.md"),
+    )
+    .unwrap();
+    std::fs::copy(
+        owners.join("finance@example.com.html"),
+        owners.join("departed@example.com.html"),
+    )
+    .unwrap();
+    run_owners_job(&out, "csv").code(1);
+    assert!(!owners.join("departed@example.com.md").exists());
+    assert!(!owners.join("departed@example.com.html").exists());
+    assert!(owners.join("finance@example.com.md").exists());
+
+    for foreign in ["notes.md", "todo.txt"] {
+        std::fs::write(owners.join(foreign), "my own notes").unwrap();
+        run_owners_job(&out, "csv")
+            .code(2)
+            .stderr(predicate::str::contains(foreign))
+            .stderr(predicate::str::contains("was not written by recon"));
+        assert_eq!(
+            std::fs::read_to_string(owners.join(foreign)).unwrap(),
+            "my own notes"
+        );
+        // Refused before anything was removed: the last run's reports are all there.
+        assert!(out.join("summary.json").exists());
+        assert!(owners.join("finance@example.com.html").exists());
+        std::fs::remove_file(owners.join(foreign)).unwrap();
+    }
+}
+
 #[test]
 fn each_owner_sees_only_their_items() {
     let dir = tempfile::tempdir().unwrap();

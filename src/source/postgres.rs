@@ -323,12 +323,14 @@ impl PostgresSource {
                 ))
             })?,
         };
-        let root_cert = root_cert.or_else(|| std::env::var_os("PGSSLROOTCERT").map(Into::into));
+        let root_cert = root_cert
+            .or_else(|| std::env::var_os("PGSSLROOTCERT").map(Into::into))
+            .or_else(default_root_cert);
         let tls_mode = match (tls_mode, &root_cert) {
             (TlsMode::Require, Some(_)) => TlsMode::VerifyCa,
             (TlsMode::VerifyCa, None) => {
                 return Err(Error::Config(format!(
-                    "{shown}: sslmode=verify-ca needs sslrootcert=/path/to/root.crt (the authority that signed the server's certificate); verify-full without it trusts the public web authorities"
+                    "{shown}: sslmode=verify-ca needs sslrootcert=/path/to/root.crt, or ~/.postgresql/root.crt (the authority that signed the server's certificate); verify-full without it trusts the public web authorities"
                 )));
             }
             (mode, _) => mode,
@@ -1183,6 +1185,12 @@ impl Source for PostgresSource {
         }
         Ok(builders.finish(schema, &self.uri)?.columns)
     }
+}
+
+/// libpq's default authority file, `~/.postgresql/root.crt`, when it exists.
+fn default_root_cert() -> Option<std::path::PathBuf> {
+    let path = std::path::Path::new(&std::env::var_os("HOME")?).join(".postgresql/root.crt");
+    path.is_file().then_some(path)
 }
 
 /// How a connection uses TLS, with libpq's meanings.

@@ -722,8 +722,11 @@ fn tls_modes_behave_as_in_libpq() {
         "CREATE TABLE IF NOT EXISTS tls_t(id int primary key); INSERT INTO tls_t VALUES (1), (2) ON CONFLICT DO NOTHING;",
     );
     let location = |mode: &str, extra: &str| format!("{url}?table=tls_t&sslmode={mode}{extra}");
+    // A home without ~/.postgresql/root.crt, so libpq's default authority file is absent.
+    let home = tempfile::tempdir().unwrap();
     let run = |source: String| {
         recon()
+            .env("HOME", home.path())
             .args([
                 "diff",
                 "--source",
@@ -768,6 +771,7 @@ fn tls_modes_behave_as_in_libpq() {
                 "diff", "--source", &unset, "--target", &unset, "--key", "id", "-q",
             ])
             .env("PGSSLMODE", mode)
+            .env("HOME", home.path())
             .env_remove("PGSSLROOTCERT");
         if let Some(root) = root {
             command.env("PGSSLROOTCERT", root);
@@ -778,6 +782,11 @@ fn tls_modes_behave_as_in_libpq() {
         .code(2)
         .stderr(predicate::str::contains("UnknownIssuer"));
     with_env("verify-full", Some(cert)).code(0);
+    // libpq's default authority file serves when nothing names one.
+    std::fs::create_dir(home.path().join(".postgresql")).unwrap();
+    std::fs::copy(cert, home.path().join(".postgresql/root.crt")).unwrap();
+    run(location("verify-ca", "")).code(0);
+    run(location("verify-full", "")).code(0);
 }
 
 #[test]

@@ -249,6 +249,8 @@ impl PostgresSource {
         let mut filter = None;
         let mut tls_mode = None;
         let mut root_cert = None;
+        let mut client_cert = None;
+        let mut client_key = None;
         let mut libpq = Vec::new();
         for pair in params.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -259,6 +261,13 @@ impl PostgresSource {
                 "where" => filter = Some(v),
                 "sslmode" => tls_mode = Some(v),
                 "sslrootcert" => root_cert = Some(std::path::PathBuf::from(v)),
+                "sslcert" => client_cert = Some(std::path::PathBuf::from(v)),
+                "sslkey" => client_key = Some(std::path::PathBuf::from(v)),
+                "sslpassword" => {
+                    return Err(Error::Config(format!(
+                        "{shown}: sslpassword (an encrypted client key) is not supported; decrypt the key (openssl pkey -in key.enc -out key) and keep it readable only by you"
+                    )));
+                }
                 _ => libpq.push(pair.to_string()),
             }
         }
@@ -340,10 +349,37 @@ impl PostgresSource {
             TlsMode::Prefer => tokio_postgres::config::SslMode::Prefer,
             _ => tokio_postgres::config::SslMode::Require,
         });
+        // As in libpq: the URI, else PGSSLCERT / PGSSLKEY, else ~/.postgresql/postgresql.crt
+        // and .key when they exist; presented only when the server asks for one.
+        let client = match (
+            client_cert
+                .or_else(|| std::env::var_os("PGSSLCERT").map(Into::into))
+                .or_else(|| home_file("postgresql.crt")),
+            client_key
+                .or_else(|| std::env::var_os("PGSSLKEY").map(Into::into))
+                .or_else(|| home_file("postgresql.key")),
+        ) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            (Some(cert), None) => {
+                return Err(Error::Config(format!(
+                    "{shown}: sslcert {} needs its key: add sslkey=/path/to/postgresql.key",
+                    cert.display()
+                )));
+            }
+            (None, Some(key)) => {
+                return Err(Error::Config(format!(
+                    "{shown}: sslkey {} needs its certificate: add sslcert=/path/to/postgresql.crt",
+                    key.display()
+                )));
+            }
+        };
         let tls =
-            tls_connector(tls_mode, root_cert.as_deref()).map_err(|message| Error::Database {
-                uri: shown.clone(),
-                message,
+            tls_connector(tls_mode, root_cert.as_deref(), client.as_ref()).map_err(|message| {
+                Error::Database {
+                    uri: shown.clone(),
+                    message,
+                }
             })?;
         config.application_name("recon");
         if config.get_password().is_none()
@@ -1189,7 +1225,14 @@ impl Source for PostgresSource {
 
 /// libpq's default authority file, `~/.postgresql/root.crt`, when it exists.
 fn default_root_cert() -> Option<std::path::PathBuf> {
-    let path = std::path::Path::new(&std::env::var_os("HOME")?).join(".postgresql/root.crt");
+    home_file("root.crt")
+}
+
+/// `~/.postgresql/<name>`, when it exists.
+fn home_file(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::path::Path::new(&std::env::var_os("HOME")?)
+        .join(".postgresql")
+        .join(name);
     path.is_file().then_some(path)
 }
 
@@ -1226,6 +1269,7 @@ impl TlsMode {
 fn tls_connector(
     mode: TlsMode,
     root_cert: Option<&std::path::Path>,
+    client: Option<&(std::path::PathBuf, std::path::PathBuf)>,
 ) -> std::result::Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
     use rustls_pki_types::pem::PemObject;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -1256,8 +1300,8 @@ fn tls_connector(
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS set-up failed: {e}"))?;
-    let config = match mode {
-        TlsMode::VerifyFull => builder.with_root_certificates(roots).with_no_client_auth(),
+    let builder = match mode {
+        TlsMode::VerifyFull => builder.with_root_certificates(roots),
         TlsMode::VerifyCa => {
             let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(
                 Arc::new(roots),
@@ -1268,12 +1312,37 @@ fn tls_connector(
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(IgnoreHostName(inner)))
-                .with_no_client_auth()
         }
         TlsMode::Disable | TlsMode::Prefer | TlsMode::Require => builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-            .with_no_client_auth(),
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider))),
+    };
+    let config = match client {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let chain = rustls_pki_types::CertificateDer::pem_file_iter(cert)
+                .and_then(|certs| certs.collect::<std::result::Result<Vec<_>, _>>())
+                .map_err(|e| format!("cannot read sslcert {}: {e}", cert.display()))?;
+            if chain.is_empty() {
+                return Err(format!(
+                    "sslcert {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    cert.display()
+                ));
+            }
+            let key_der = rustls_pki_types::PrivateKeyDer::from_pem_file(key).map_err(|e| {
+                format!(
+                    "cannot read sslkey {} as an unencrypted PEM private key: {e}",
+                    key.display()
+                )
+            })?;
+            builder.with_client_auth_cert(chain, key_der).map_err(|e| {
+                format!(
+                    "cannot use the client certificate sslcert {} with sslkey {}: {e}",
+                    cert.display(),
+                    key.display()
+                )
+            })?
+        }
     };
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }

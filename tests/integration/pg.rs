@@ -92,7 +92,7 @@ static TLS_SERVER: OnceLock<(String, std::path::PathBuf)> = OnceLock::new();
 pub fn tls_server() -> &'static (String, std::path::PathBuf) {
     TLS_SERVER.get_or_init(|| {
         let mut cert_path = None;
-        let url = start_throwaway(&["-c", "ssl=on", "-c", "ssl_cert_file=server.crt", "-c", "ssl_key_file=server.key"], |data| {
+        let url = start_throwaway(&["-c", "ssl=on", "-c", "ssl_cert_file=server.crt", "-c", "ssl_key_file=server.key", "-c", "ssl_ca_file=ca.crt"], |data| {
             // A test CA signs the server's certificate, as in a real deployment: webpki
             // (unlike OpenSSL) refuses a self-signed CA certificate used as a server's.
             let script = "set -e
@@ -100,7 +100,11 @@ pub fn tls_server() -> &'static (String, std::path::PathBuf) {
                 openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout server.key -out server.csr
                 printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > server.ext
                 openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.crt
-                chmod 600 server.key";
+                openssl req -newkey rsa:2048 -nodes -subj /CN=certuser -keyout client.key -out client.csr
+                printf 'basicConstraints=CA:FALSE\\nextendedKeyUsage=clientAuth\\n' > client.ext
+                openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile client.ext -out client.crt
+                chmod 600 server.key client.key
+                printf 'local all all trust\nhostssl all certuser 127.0.0.1/32 cert\nhost all all 127.0.0.1/32 trust\n' > pg_hba.conf";
             let out = Command::new("sh")
                 .args(["-c", script])
                 .current_dir(data)
@@ -110,7 +114,11 @@ pub fn tls_server() -> &'static (String, std::path::PathBuf) {
                 return Err(format!("openssl failed: {}", String::from_utf8_lossy(&out.stderr)));
             }
             // Beside the data directory: removed with it when the tests end.
-            let copy = data.parent().expect("a server directory").join("ca.crt");
+            let beside = data.parent().expect("a server directory");
+            for name in ["client.crt", "client.key"] {
+                std::fs::copy(data.join(name), beside.join(name)).map_err(|e| e.to_string())?;
+            }
+            let copy = beside.join("ca.crt");
             std::fs::copy(data.join("ca.crt"), &copy).map_err(|e| e.to_string())?;
             cert_path = Some(copy);
             Ok(())
@@ -118,6 +126,13 @@ pub fn tls_server() -> &'static (String, std::path::PathBuf) {
         .unwrap_or_else(|why| panic!("TLS tests need PostgreSQL binaries and openssl to start a throwaway TLS server ({why})"));
         (url, cert_path.expect("certificate written"))
     })
+}
+
+/// The certificate and key of the role `certuser`, which [`tls_server`] lets in by client
+/// certificate only (`hostssl … cert`).
+pub fn tls_client_cert() -> (std::path::PathBuf, std::path::PathBuf) {
+    let beside = tls_server().1.parent().expect("a server directory");
+    (beside.join("client.crt"), beside.join("client.key"))
 }
 
 static PASSWORD_SERVER: OnceLock<String> = OnceLock::new();

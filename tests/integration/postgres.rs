@@ -789,6 +789,61 @@ fn tls_modes_behave_as_in_libpq() {
     run(location("verify-full", "")).code(0);
 }
 
+/// A role admitted by client certificate only: the certificate comes from sslcert/sslkey
+/// or, as in libpq, from ~/.postgresql/postgresql.crt and .key.
+#[test]
+fn client_certificates_log_in_from_the_uri_or_the_home_directory() {
+    let (url, _) = pg::tls_server();
+    pg::sql_at(
+        url,
+        "DO $$ BEGIN CREATE ROLE certuser LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+         CREATE TABLE IF NOT EXISTS cert_t(id int primary key); GRANT SELECT ON cert_t TO certuser;",
+    );
+    let (cert, key) = pg::tls_client_cert();
+    let table = format!("{}?table=cert_t", url.replacen("postgres@", "certuser@", 1));
+    let home = tempfile::tempdir().unwrap();
+    let run = |extra: &str| {
+        recon()
+            .env("HOME", home.path())
+            .env_remove("PGSSLCERT")
+            .env_remove("PGSSLKEY")
+            .args([
+                "diff",
+                "--source",
+                &format!("{table}{extra}"),
+                "--target",
+                &format!("{table}{extra}"),
+                "--key",
+                "id",
+                "-q",
+            ])
+            .assert()
+    };
+    run("")
+        .code(2)
+        .stderr(predicate::str::contains("certificate"));
+    run(&format!(
+        "&sslcert={}&sslkey={}",
+        cert.display(),
+        key.display()
+    ))
+    .code(0);
+    run(&format!("&sslcert={}", cert.display()))
+        .code(2)
+        .stderr(predicate::str::contains("needs its key"));
+    run(&format!(
+        "&sslcert={}&sslkey={}",
+        cert.display(),
+        cert.display()
+    ))
+    .code(2)
+    .stderr(predicate::str::contains("sslkey"));
+    std::fs::create_dir(home.path().join(".postgresql")).unwrap();
+    std::fs::copy(&cert, home.path().join(".postgresql/postgresql.crt")).unwrap();
+    std::fs::copy(&key, home.path().join(".postgresql/postgresql.key")).unwrap();
+    run("").code(0);
+}
+
 #[test]
 fn passwords_come_from_the_uri_pgpassword_or_pgpass_and_a_wrong_one_is_named() {
     let admin = pg::password_server();

@@ -430,11 +430,13 @@ impl Step {
                 None => Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s))),
             },
             (step, Value::Wide(w)) if step.is_number_step() => match (step, w) {
-                // As in PostgreSQL: NaN stays NaN, an infinity keeps its size.
-                (Step::Scale(..) | Step::Round(_), WideNumber::NaN) => Value::Wide(WideNumber::NaN),
-                (Step::Round(_), w @ (WideNumber::Infinity | WideNumber::NegativeInfinity)) => {
-                    Value::Wide(w)
-                }
+                // As in PostgreSQL: NaN stays NaN through every step (numeric(p,s) holds
+                // it), an infinity keeps its size.
+                (_, WideNumber::NaN) => Value::Wide(WideNumber::NaN),
+                (
+                    Step::Round(_) | Step::Integral | Step::Precision(..),
+                    w @ (WideNumber::Infinity | WideNumber::NegativeInfinity),
+                ) => Value::Wide(w),
                 (
                     Step::Scale(factor, _),
                     w @ (WideNumber::Infinity | WideNumber::NegativeInfinity),
@@ -444,8 +446,8 @@ impl Step {
                     _ if w == WideNumber::Infinity => Value::Wide(WideNumber::NegativeInfinity),
                     _ => Value::Wide(WideNumber::Infinity),
                 },
-                // Integral and precision refuse them; decimals beyond 38 digits are not
-                // scaled or rounded: they are reported, never silently approximated.
+                // Decimals beyond 38 digits are not scaled or rounded: they are reported,
+                // never silently approximated.
                 (_, w) => Value::Unparseable(Cow::Owned(w.text().to_string())),
             },
             (Step::Scale(m, s), Value::Float(v)) => {
@@ -547,6 +549,11 @@ impl Tolerance {
         if a == b || (a.is_nan() && b.is_nan()) {
             return true;
         }
+        // An infinity is within no tolerance of anything else (∞ − x ≤ rel × ∞ would say
+        // it is), and NaN is equal only to NaN.
+        if !a.is_finite() || !b.is_finite() {
+            return false;
+        }
         let diff = (a - b).abs();
         self.abs.is_some_and(|(m, s)| diff <= decimal_to_f64(m, s))
             || self.rel.is_some_and(|rel| float_rel_within(a, b, rel))
@@ -592,8 +599,8 @@ fn as_float(v: &Value<'_>) -> Option<f64> {
     match v {
         Value::Float(x) => Some(*x),
         Value::Number(m, s) => Some(decimal_to_f64(*m, *s)),
-        // A decimal beyond a float's range would read as ±∞ and equal any other.
-        Value::Wide(w @ WideNumber::Big(_)) => Some(w.to_f64()).filter(|x| x.is_finite()),
+        // A decimal beyond 38 digits is never read as a float: two that differ in a digit
+        // a float cannot hold would look equal. They compare exactly (see `equal`).
         _ => None,
     }
 }
@@ -1099,10 +1106,14 @@ mod tests {
             Step::Round(2).apply(wide(WideNumber::Infinity)),
             wide(WideNumber::Infinity)
         );
-        assert!(matches!(
+        assert_eq!(
             Step::Integral.apply(wide(WideNumber::Infinity)),
-            Value::Unparseable(_)
-        ));
+            wide(WideNumber::Infinity)
+        );
+        assert_eq!(
+            Step::Precision(38, 2).apply(wide(WideNumber::NaN)),
+            wide(WideNumber::NaN)
+        );
         assert!(matches!(
             Step::Round(0).apply(wide(big(40))),
             Value::Unparseable(_)
@@ -1123,12 +1134,19 @@ mod tests {
         ));
         assert!(!t.equal(&wide(WideNumber::Infinity), &Value::Number(1, 0)));
         assert!(!t.equal(&wide(WideNumber::NaN), &Value::Float(f64::NAN)));
-        // Beyond a float's range: equal only when the digits are.
+        // Beyond 38 digits: equal only when every digit is, never through a float that
+        // cannot hold the digit where they differ.
         assert!(t.equal(&wide(big(400)), &wide(big(400))));
         assert!(!t.equal(&wide(big(400)), &wide(big(401))));
-        // Within a float's range, decimals of any width are compared within the tolerance.
-        let long = WideNumber::Big(format!("0.{}", "1".repeat(45)));
-        assert!(t.equal(&wide(long), &Value::Number(1, 1)));
+        let near = |last: &str| wide(WideNumber::Big(format!("1{}{last}", "0".repeat(43))));
+        assert!(!t.equal(&near("0.5"), &near("1.5")));
+        // An infinity is within no relative tolerance of a finite value.
+        let rel = Tolerance {
+            abs: None,
+            rel: Some(0.001),
+        };
+        assert!(!rel.equal(&Value::Float(f64::INFINITY), &Value::Float(1e300)));
+        assert!(rel.equal(&Value::Float(f64::INFINITY), &Value::Float(f64::INFINITY)));
     }
 
     #[test]

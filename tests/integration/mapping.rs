@@ -429,3 +429,38 @@ fn nonsense_options_are_refused() {
             "points at the target column of key \"id\"",
         ));
 }
+
+/// ∞ − x ≤ rel × ∞ holds in float arithmetic; an infinity must still differ from every
+/// finite value under a relative tolerance, while equal infinities and NaNs match.
+#[test]
+fn an_infinity_is_within_no_tolerance_of_a_finite_value() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.csv"),
+        "id,v\n1,Infinity\n2,inf\n3,NaN\n4,1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("t.csv"),
+        "id,v\n1,1e300\n2,inf\n3,NaN\n4,1.0005\n",
+    )
+    .unwrap();
+    let job = dir.path().join("job.toml");
+    std::fs::write(
+        &job,
+        "key = \"id\"\n[source]\nuri = \"s.csv\"\n[target]\nuri = \"t.csv\"\n[[columns]]\nsource = \"v\"\ntype = \"float\"\ntolerance = { rel = 0.001 }\n",
+    )
+    .unwrap();
+    let summary = dir.path().join("j.json");
+    config(&job)
+        .args(["-q", "--json"])
+        .arg(&summary)
+        .assert()
+        .code(0);
+    let s = json(&summary);
+    assert_eq!(
+        (s["changed"].as_u64(), s["matched"].as_u64()),
+        (Some(1), Some(3)),
+        "{s:#}"
+    );
+}

@@ -119,7 +119,16 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
     };
     let (source, source_file_delimiter) = side(&args.source, &file.source, "source")?;
     let (target, target_file_delimiter) = side(&args.target, &file.target, "target")?;
-    let database = |flag: &Option<String>, file_side: &Option<SideFile>, from_flag: bool| {
+    let database = |flag: &Option<String>, file_side: &Option<SideFile>, from_flag: bool, name| {
+        if file_side.as_ref().is_some_and(|f| {
+            from_flag && (f.table.is_some() || f.query.is_some() || f.filter.is_some())
+        }) {
+            // Said, not silent: a nightly job run with another location must not lose its
+            // filter unnoticed.
+            eprintln!(
+                "recon: note: --{name} replaces the job file's [{name}] with its table, query and where"
+            );
+        }
         let file_side = file_side.as_ref().filter(|_| !from_flag);
         (
             flag.clone()
@@ -128,10 +137,18 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
             file_side.and_then(|f| f.query.clone()),
         )
     };
-    let (source_filter, source_table, source_query) =
-        database(&args.source_where, &file.source, args.source.is_some());
-    let (target_filter, target_table, target_query) =
-        database(&args.target_where, &file.target, args.target.is_some());
+    let (source_filter, source_table, source_query) = database(
+        &args.source_where,
+        &file.source,
+        args.source.is_some(),
+        "source",
+    );
+    let (target_filter, target_table, target_query) = database(
+        &args.target_where,
+        &file.target,
+        args.target.is_some(),
+        "target",
+    );
     let delimiter = |specific: &Option<String>, from_file: Option<String>| -> Result<Option<u8>> {
         specific
             .clone()

@@ -271,17 +271,41 @@ impl PostgresSource {
                 _ => libpq.push(pair.to_string()),
             }
         }
-        if let Some(f) = &options.filter {
-            filter = Some(f.clone());
+        // The table, query and filter may come from the location or from the options
+        // (flags, job file), never both: one would silently replace the other. Those from
+        // the options are added to the location shown in every report and error, so a
+        // report always says what was compared.
+        let mut shown = shown;
+        let mut added = Vec::new();
+        for (name, from_location, from_options) in [
+            ("table", &mut table, &options.table),
+            ("query", &mut query, &options.query),
+            ("where", &mut filter, &options.filter),
+        ] {
+            match (&from_location, from_options) {
+                (Some(a), Some(b)) if a != b => {
+                    return Err(Error::Config(format!(
+                        "{shown} has {name}={a:?} and the options give {name} {b:?} (--source-where/--target-where or the job file); give it once"
+                    )));
+                }
+                (None, Some(b)) => {
+                    added.push(format!("{name}={b}"));
+                    *from_location = Some(b.clone());
+                }
+                _ => {}
+            }
+        }
+        if !added.is_empty() {
+            shown.push(if shown.contains('?') { '&' } else { '?' });
+            shown.push_str(&added.join("&"));
         }
         if let Some(f) = &filter {
+            if f.trim().is_empty() {
+                return Err(Error::Config(format!(
+                    "{shown}: the row filter is empty; give a condition, or no filter"
+                )));
+            }
             check_filter(f).map_err(|why| Error::Config(format!("row filter {f:?}: {why}")))?;
-        }
-        if let Some(t) = &options.table {
-            table = Some(t.clone());
-        }
-        if let Some(q) = &options.query {
-            query = Some(q.clone());
         }
         // Rows without a ctid of their own are numbered by the key, the same on every read.
         let key_order = |what: &str| -> Result<String> {
@@ -301,7 +325,19 @@ impl PostgresSource {
             }
             (Some(t), None) => (quote_table(&t)?, None),
             (None, Some(q)) => {
+                // A statement's closing semicolon is habit, not a second statement.
+                let q = q.trim_end().trim_end_matches(';').trim_end().to_string();
                 check_filter(&q).map_err(|why| Error::Config(format!("query {q:?}: {why}")))?;
+                let first = q
+                    .split(|c: char| !c.is_ascii_alphabetic())
+                    .find(|w| !w.is_empty())
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                if !["select", "with", "values", "table"].contains(&first.as_str()) {
+                    return Err(Error::Config(format!(
+                        "query {q:?}: recon only reads; give a SELECT (or WITH … SELECT, VALUES, TABLE)"
+                    )));
+                }
                 (
                     format!("({q}) AS recon_q"),
                     Some(key_order("a query source")?),
@@ -314,13 +350,27 @@ impl PostgresSource {
             }
         };
         let full = if libpq.is_empty() {
-            connection_string
+            connection_string.clone()
         } else {
             format!("{connection_string}?{}", libpq.join("&"))
         };
-        let mut config: tokio_postgres::Config = full.parse().map_err(|e| Error::Database {
-            uri: shown.clone(),
-            message: format!("not a valid connection location: {e}"),
+        let mut config: tokio_postgres::Config = full.parse().map_err(|e| {
+            // Name the parameter at fault when one alone is refused.
+            let culprit = libpq.iter().find(|pair| {
+                format!("{connection_string}?{pair}")
+                    .parse::<tokio_postgres::Config>()
+                    .is_err()
+            });
+            Error::Database {
+                uri: shown.clone(),
+                message: match culprit {
+                    Some(pair) => format!(
+                        "not a valid connection location: unknown or invalid parameter {:?} (besides libpq's connection parameters, recon reads table, query, where, sslmode, sslrootcert, sslcert and sslkey)",
+                        pair.split_once('=').map_or(pair.as_str(), |(k, _)| k)
+                    ),
+                    None => format!("not a valid connection location: {e}"),
+                },
+            }
         })?;
         // As in libpq: the URI, else PGSSLMODE / PGSSLROOTCERT, else prefer; `require`
         // with a root certificate verifies the chain.

@@ -258,6 +258,19 @@ fn errors_name_the_problem_and_never_the_password() {
             "id",
             "key column \"id\" not found",
         ),
+        (
+            format!(
+                "{}?query=DELETE%20FROM%20{s}.t%20RETURNING%20*",
+                pg::server()
+            ),
+            "id",
+            "recon only reads; give a SELECT",
+        ),
+        (
+            format!("{}&sslmod=disable", pg::table(&format!("{s}.t"))),
+            "id",
+            "unknown or invalid parameter \"sslmod\"",
+        ),
     ];
     for (location, key, expected) in cases {
         let run = recon()
@@ -688,6 +701,64 @@ fn a_query_is_a_source_too() {
     assert_eq!(got["changed"], 5);
     assert_eq!(got["matched"], 495);
     assert_eq!(got["only_in_target"].as_array().unwrap().len(), 17);
+    // A query's closing semicolon is accepted.
+    let with_semicolon = format!(
+        "{}?query=SELECT%20order_id%20FROM%20{s}.new%3B%20",
+        pg::server()
+    );
+    recon()
+        .args([
+            "diff",
+            "--source",
+            &with_semicolon,
+            "--target",
+            &with_semicolon,
+        ])
+        .args(["--key", "order_id", "-q"])
+        .assert()
+        .code(0);
+    // The job file's query, table and filter are part of the location every report shows.
+    let target_uri = got["target"]["uri"].as_str().unwrap();
+    assert!(
+        target_uri.ends_with(&format!("?table={s}.new&where=order_id <= 500")),
+        "{target_uri}"
+    );
+    assert!(
+        got["source"]["uri"]
+            .as_str()
+            .unwrap()
+            .contains("query=SELECT order_id AS id"),
+        "{got:#}"
+    );
+    // A location given as a flag replaces the job file's side, and says so.
+    recon()
+        .args(["diff", "--config"])
+        .arg(&job)
+        .args(["--target", &pg::table(&format!("{s}.new")), "-q"])
+        .assert()
+        .stderr(predicate::str::contains(
+            "--target replaces the job file's [target] with its table, query and where",
+        ));
+    // A filter in the location and another from a flag: refused, never one silently.
+    let plain = pg::table(&format!("{s}.new"));
+    let filtered = format!("{plain}&where=order_id%20%3C%2010");
+    for (location, filter, message) in [
+        (
+            &filtered,
+            "order_id > 5",
+            "has where=\"order_id < 10\" and the options give where",
+        ),
+        (&plain, " ", "the row filter is empty"),
+    ] {
+        recon()
+            .args([
+                "diff", "--source", location, "--target", location, "--key", "order_id",
+            ])
+            .args(["--source-where", filter])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message));
+    }
     // The changed rows were found again through the query's numbering.
     let text = std::fs::read_to_string(&diffs).unwrap();
     assert!(text.contains("\n100,changed,qty,2,3,"), "{text}");

@@ -986,12 +986,24 @@ pub fn format_decimal(mantissa: i128, scale: i8) -> String {
 
 /// Formats days since the epoch as `YYYY-MM-DD`.
 pub fn format_date(days: i64) -> String {
+    if days == i64::from(text::DATE_INFINITY) {
+        return "infinity".into();
+    }
+    if days == i64::from(text::DATE_NEG_INFINITY) {
+        return "-infinity".into();
+    }
     let (y, m, d) = text::civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// Formats an instant as ISO 8601, with `Z` for time-zone-aware values.
 pub fn format_timestamp(seconds: i64, nanos: u32, zoned: bool) -> String {
+    if (seconds, nanos) == text::TIMESTAMP_INFINITY {
+        return "infinity".into();
+    }
+    if (seconds, nanos) == text::TIMESTAMP_NEG_INFINITY {
+        return "-infinity".into();
+    }
     let days = seconds.div_euclid(86_400);
     let secs = seconds.rem_euclid(86_400);
     let mut s = format!(

@@ -155,12 +155,50 @@ pub fn parse_bool(text: &[u8]) -> Option<bool> {
     }
 }
 
-/// Parses `YYYY-MM-DD` into days since 1970-01-01.
+/// PostgreSQL's `infinity` and `-infinity` dates: the extremes of the day count, as the
+/// PostgreSQL source reads them.
+pub const DATE_INFINITY: i32 = i32::MAX;
+/// See [`DATE_INFINITY`].
+pub const DATE_NEG_INFINITY: i32 = i32::MIN;
+/// PostgreSQL's `infinity` and `-infinity` timestamps: the extremes of 64-bit
+/// microseconds, as the PostgreSQL source reads them, in seconds and nanoseconds.
+pub const TIMESTAMP_INFINITY: (i64, u32) = (
+    i64::MAX.div_euclid(1_000_000),
+    (i64::MAX.rem_euclid(1_000_000) * 1_000) as u32,
+);
+/// See [`TIMESTAMP_INFINITY`].
+pub const TIMESTAMP_NEG_INFINITY: (i64, u32) = (
+    i64::MIN.div_euclid(1_000_000),
+    (i64::MIN.rem_euclid(1_000_000) * 1_000) as u32,
+);
+
+/// Splits PostgreSQL's era suffix off: `0044-03-15 BC` is the year -43.
+fn strip_bc(text: &[u8]) -> (&[u8], bool) {
+    match text.strip_suffix(b" BC") {
+        Some(rest) => (rest, true),
+        None => (text, false),
+    }
+}
+
+/// Parses `YYYY-MM-DD` into days since 1970-01-01; also `infinity`, `-infinity` and a
+/// ` BC` suffix, as PostgreSQL writes them.
 pub fn parse_date(text: &[u8]) -> Option<i32> {
+    match text {
+        b"infinity" => return Some(DATE_INFINITY),
+        b"-infinity" => return Some(DATE_NEG_INFINITY),
+        _ => {}
+    }
+    let (text, bc) = strip_bc(text);
+    parse_ymd(text, bc)
+}
+
+fn parse_ymd(text: &[u8], bc: bool) -> Option<i32> {
     if text.len() != 10 || text[4] != b'-' || text[7] != b'-' {
         return None;
     }
     let year = digits(&text[0..4])? as i64;
+    // There is no year 0 before Christ: 1 BC is the year 0.
+    let year = if bc { 1 - year } else { year };
     let month = digits(&text[5..7])? as u32;
     let day = digits(&text[8..10])? as u32;
     days_from_civil_checked(year, month, day).map(|d| d as i32)
@@ -176,10 +214,19 @@ pub fn parse_timestamp(text: &[u8]) -> Option<(i64, u32)> {
 /// Like [`parse_timestamp`], also telling whether the text carried a zone (`Z` or an
 /// offset), i.e. names an instant rather than a wall-clock time.
 pub fn parse_timestamp_zoned(text: &[u8]) -> Option<(i64, u32, bool)> {
+    // Infinities are instants, left alone by time-zone steps.
+    match text {
+        b"infinity" => return Some((TIMESTAMP_INFINITY.0, TIMESTAMP_INFINITY.1, true)),
+        b"-infinity" => {
+            return Some((TIMESTAMP_NEG_INFINITY.0, TIMESTAMP_NEG_INFINITY.1, true));
+        }
+        _ => {}
+    }
+    let (text, bc) = strip_bc(text);
     if text.len() < 16 || !(text[10] == b'T' || text[10] == b't' || text[10] == b' ') {
         return None;
     }
-    let days = parse_date(&text[..10])? as i64;
+    let days = parse_ymd(&text[..10], bc)? as i64;
     let rest = &text[11..];
     if rest.len() < 5 || rest[2] != b':' {
         return None;
@@ -319,6 +366,30 @@ mod tests {
         assert!(parse_decimal(&[b'9'; 38]).is_some());
         assert!(parse_decimal(&[b'9'; 39]).is_none());
         assert!(parse_decimal(format!("0000{}", "9".repeat(38)).as_bytes()).is_some());
+    }
+
+    #[test]
+    fn dates_and_timestamps_read_postgresql_infinities_and_eras() {
+        assert_eq!(parse_date(b"infinity"), Some(DATE_INFINITY));
+        assert_eq!(parse_date(b"-infinity"), Some(DATE_NEG_INFINITY));
+        // 1 BC is the year 0, 44 BC the year -43.
+        assert_eq!(
+            parse_date(b"0001-01-01 BC"),
+            Some(days_from_civil_checked(0, 1, 1).unwrap() as i32)
+        );
+        assert_eq!(
+            parse_date(b"0044-03-15 BC"),
+            Some(days_from_civil_checked(-43, 3, 15).unwrap() as i32)
+        );
+        assert_eq!(
+            parse_timestamp(b"0044-03-15 12:00:00+01 BC"),
+            Some((
+                days_from_civil_checked(-43, 3, 15).unwrap() * 86_400 + 11 * 3_600,
+                0
+            ))
+        );
+        assert_eq!(parse_timestamp(b"infinity"), Some(TIMESTAMP_INFINITY));
+        assert_eq!(parse_date(b"Infinity"), None);
     }
 
     #[test]

@@ -954,7 +954,9 @@ impl Builders {
                         i32::MAX | i32::MIN => Ok(d),
                         d => d
                             .checked_add(PG_EPOCH_DAYS)
-                            .ok_or_else(|| bad("date beyond the range recon reads")),
+                            .ok_or_else(|| {
+                                "a date beyond the range recon holds: filter it out or cast it in a query".to_string()
+                            }),
                     }
                 })
                 .transpose()?,
@@ -969,7 +971,7 @@ impl Builders {
                             .checked_add(PG_EPOCH_SECONDS * 1_000_000)
                             .filter(|x| *x != i64::MAX)
                             .ok_or_else(|| {
-                                bad("timestamp beyond the range recon reads (year 294246)")
+                                "a timestamp after the year 294246, the last recon holds (PostgreSQL goes to 294276): filter it out or cast it in a query".to_string()
                             }),
                     }
                 })

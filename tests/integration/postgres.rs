@@ -486,6 +486,70 @@ fn wide_numerics_equal_themselves_in_mapped_columns() {
     }
 }
 
+/// PostgreSQL writes infinite and BC dates and timestamps as `infinity`, `-infinity` and
+/// `… BC` in its own CSV export: a table equals that export, and shows them so.
+#[test]
+fn infinite_and_bc_dates_and_timestamps_equal_their_export() {
+    let s = schema("infinite_times");
+    pg::sql(&format!(
+        "CREATE TABLE {s}.t(k int primary key, d date, ts timestamp, tz timestamptz);
+         INSERT INTO {s}.t VALUES
+           (1, 'infinity', 'infinity', 'infinity'),
+           (2, '-infinity', '-infinity', '-infinity'),
+           (3, '0044-03-15 BC', '0044-03-15 12:30:00 BC', '4713-01-01 00:00:00+00 BC'),
+           (4, '2024-02-29', '2024-02-29 23:59:59.999999', '2024-02-29 23:59:59.999999+00');"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("t.csv");
+    std::fs::write(
+        &export,
+        pg::copy_out(&format!("COPY {s}.t TO STDOUT (FORMAT csv, HEADER)")),
+    )
+    .unwrap();
+    let table = pg::table(&format!("{s}.t"));
+    let got = summary_of(
+        &table,
+        export.to_str().unwrap(),
+        "k",
+        &["--min-accuracy", "100"],
+        0,
+    );
+    assert_eq!(got["matched"], 4, "{got:#}");
+    // A real difference next to an infinity is shown with PostgreSQL's word for it.
+    let changed = std::fs::read_to_string(&export).unwrap().replacen(
+        "1,infinity,infinity,infinity",
+        "1,infinity,infinity,2024-01-01 00:00:00+00",
+        1,
+    );
+    std::fs::write(&export, changed).unwrap();
+    let diffs = dir.path().join("d.csv");
+    summary_of(
+        &table,
+        export.to_str().unwrap(),
+        "k",
+        &["--diffs", diffs.to_str().unwrap()],
+        0,
+    );
+    let text = std::fs::read_to_string(&diffs).unwrap();
+    assert!(
+        text.contains("1,changed,tz,infinity,2024-01-01 00:00:00+00,"),
+        "{text}"
+    );
+    // Past what an Arrow timestamp holds: a clear error naming the column, no garbling.
+    pg::sql(&format!(
+        "CREATE TABLE {s}.far(k int primary key, ts timestamptz);
+         INSERT INTO {s}.far VALUES (1, '294276-12-31 23:59:59+00');"
+    ));
+    let far = pg::table(&format!("{s}.far"));
+    recon()
+        .args(["diff", "--source", &far, "--target", &far, "--key", "k"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "column \"ts\": a timestamp after the year 294246, the last recon holds",
+        ));
+}
+
 /// ctid repeats across partitions and children and views have none: such relations are
 /// read with their rows numbered by the key, and differing rows are still found again.
 #[test]

@@ -59,7 +59,8 @@ pub struct DiffArgs {
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 
-    /// Write row-level differences as CSV to FILE.
+    /// Write row-level differences to FILE: Parquet for a .parquet name, JSON lines for
+    /// .jsonl, else CSV (or as --diffs-format says).
     #[arg(long, value_name = "FILE")]
     pub diffs: Option<PathBuf>,
 
@@ -68,9 +69,10 @@ pub struct DiffArgs {
     #[arg(long, value_name = "DIR")]
     pub report_dir: Option<PathBuf>,
 
-    /// Format of the diffs file in --report-dir.
-    #[arg(long, value_enum, default_value_t = DiffsFormat::Csv)]
-    pub diffs_format: DiffsFormat,
+    /// Format of the diffs file, for --diffs and --report-dir [default: by the --diffs
+    /// file's extension; csv in --report-dir].
+    #[arg(long, value_enum)]
+    pub diffs_format: Option<DiffsFormat>,
 
     /// Keep at most N difference lines for --diffs (default 10000); all counts stay exact.
     #[arg(long, value_name = "N")]

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::job::{EngineOptions, Job};
 use crate::metrics::{Amount, Category, Percent};
 use crate::normalize::ColumnSelection;
-use crate::report::{self, DiffsCsv, JsonSummary, Report, TerminalSummary};
+use crate::report::{self, DiffsFormat, JsonSummary, Report, TerminalSummary};
 use crate::source::SourceOptions;
 
 /// How a completed run ended.
@@ -72,10 +72,12 @@ fn diff(args: DiffArgs) -> Result<Status> {
         report::write_file(&JsonSummary, &outcome, path)?;
     }
     if let Some(path) = &args.diffs {
-        report::write_file(&DiffsCsv, &outcome, path)?;
+        args.diffs_format
+            .unwrap_or_else(|| DiffsFormat::for_path(path))
+            .write(&outcome, path)?;
     }
     if let Some(dir) = &args.report_dir {
-        report::write_report_dir(&outcome, dir, args.diffs_format)?;
+        report::write_report_dir(&outcome, dir, args.diffs_format.unwrap_or_default())?;
     }
     if !args.quiet {
         let mut stdout = std::io::stdout().lock();

@@ -99,6 +99,26 @@ pub enum DiffsFormat {
 }
 
 impl DiffsFormat {
+    /// The format a diffs file's name asks for: `.parquet`, `.jsonl` (or `.ndjson`), else
+    /// CSV.
+    pub fn for_path(path: &Path) -> DiffsFormat {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("parquet") => DiffsFormat::Parquet,
+            Some("jsonl" | "ndjson") => DiffsFormat::Jsonl,
+            _ => DiffsFormat::Csv,
+        }
+    }
+
+    /// Writes the differences of `outcome` to `path` in this format.
+    pub fn write(self, outcome: &Outcome, path: &Path) -> Result<()> {
+        write_file(self.report(), outcome, path)
+    }
+
     fn file_name(self) -> &'static str {
         match self {
             DiffsFormat::Csv => "diffs.csv",

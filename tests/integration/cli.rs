@@ -144,6 +144,36 @@ fn diffs_file_lists_every_kind_and_marks_unparseable_values() {
     );
 }
 
+/// The --diffs file's name picks its format (a .parquet name got CSV before);
+/// --diffs-format overrides it.
+#[test]
+fn the_diffs_file_is_written_in_the_format_its_name_asks_for() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, extra, starts) in [
+        ("d.parquet", None, &b"PAR1"[..]),
+        ("d.jsonl", None, &b"{"[..]),
+        ("d.txt", None, &b"order_id,kind"[..]),
+        ("d.out", Some("jsonl"), &b"{"[..]),
+    ] {
+        let path = dir.path().join(name);
+        let mut command = recon();
+        fixture_args(&mut command)
+            .arg("--diffs")
+            .arg(&path)
+            .arg("-q");
+        if let Some(format) = extra {
+            command.args(["--diffs-format", format]);
+        }
+        command.assert().code(0);
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            bytes.starts_with(starts),
+            "{name}: {:?}",
+            &bytes[..8.min(bytes.len())]
+        );
+    }
+}
+
 #[test]
 fn capped_diffs_keep_counts_exact_and_say_so() {
     let dir = tempfile::tempdir().unwrap();

@@ -1137,7 +1137,9 @@ impl Source for PostgresSource {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| Error::Internal(format!("starting a database runtime: {e}")))?;
+            .map_err(|e| {
+                Error::Internal(format!("starting a runtime to read {}: {e}", self.uri))
+            })?;
         let client = connect(&runtime, &self.config, &self.tls, &self.uri)?;
         let sql = format!(
             "COPY (SELECT {} FROM {}{}) TO STDOUT (FORMAT binary)",
@@ -1199,6 +1201,12 @@ impl Source for PostgresSource {
             }
             if !parser.finished {
                 return Err(bad("the server ended the scan early; the result would be partial, so the run stops".into()));
+            }
+            if !pending.is_empty() {
+                return Err(bad(format!(
+                    "the server sent {} bytes after the end of the scan; the run stops rather than guess what they hold",
+                    pending.len()
+                )));
             }
             client.batch_execute("COMMIT").await.map_err(db)?;
             Ok(())
@@ -1572,8 +1580,13 @@ impl CopyParser {
                 };
                 let len = i32::from_be_bytes(len.try_into().expect("4 bytes"));
                 end += 4;
-                if len < 0 {
+                if len == -1 {
                     self.fields.push(None);
+                } else if len < 0 {
+                    return Err(Error::Database {
+                        uri: self.uri.clone(),
+                        message: format!("the server sent a field of length {len}"),
+                    });
                 } else {
                     self.fields.push(Some((end, end + len as usize)));
                     end += len as usize;
@@ -1699,6 +1712,20 @@ mod tests {
                 assert_eq!(got, expected, "cut at {cut}, pieces of {piece}");
             }
         }
+    }
+
+    #[test]
+    fn a_negative_length_other_than_null_is_an_error() {
+        let mut stream = copy_stream(&[None]);
+        let null = stream.len() - 6;
+        stream[null..null + 4].copy_from_slice(&(-2i32).to_be_bytes());
+        let error = CopyParser::new("pg", 2)
+            .feed(&stream, &mut |_, _| Ok(()))
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("a field of length -2"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -35,12 +35,13 @@ pub struct DiffArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// The reference dataset: a CSV file, a Parquet file, or a directory of Parquet files.
-    #[arg(long, value_name = "PATH")]
+    /// The reference dataset: a CSV file, a Parquet file, a directory of Parquet files,
+    /// or a PostgreSQL table or query (postgres://user@host/db?table=schema.table).
+    #[arg(long, value_name = "LOCATION")]
     pub source: Option<String>,
 
     /// The dataset to check against the source (same kinds of location).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "LOCATION")]
     pub target: Option<String>,
 
     /// Key column(s) that identify a row, comma-separated (e.g. region,order_id).

@@ -34,8 +34,22 @@ pub fn hint(compared: u64, mismatched: u64, samples: &[Pair]) -> Option<String> 
             "NULL on one side, empty text on the other — add null_values = [\"\"]?".into(),
         );
     }
+    let null_vs_backslash_n = samples
+        .iter()
+        .filter(|p| matches!(p, (None, Some(s)) | (Some(s), None) if s == "\\N"))
+        .count();
+    if null_vs_backslash_n as f64 >= FITS * samples.len() as f64 {
+        return Some(
+            "NULL on one side, \\N on the other (PostgreSQL's text-format NULL) — add null_values = [\"\\\\N\"]?".into(),
+        );
+    }
     if fits(&|a, b| a.to_lowercase() == b.to_lowercase()) {
         return Some("every sampled value differs only in letter case — add `lower`?".into());
+    }
+    if fits(&|a, b| a.trim_end_matches(' ') == b.trim_end_matches(' ')) {
+        return Some(
+            "values differ only in trailing blanks (char(n) padding?) — add `rtrim`?".into(),
+        );
     }
     if fits(&|a, b| collapse(a) == collapse(b)) {
         return Some("values differ only in surrounding or repeated whitespace — add `trim` (or `collapse_whitespace`)?".into());
@@ -195,6 +209,16 @@ mod tests {
         let h = |p: &[(&str, &str)]| hint(10, 10, &pairs(p)).unwrap_or_default();
         assert!(h(&[("Ann@X.com", "ann@x.com"), ("BOB", "bob")]).contains("lower"));
         assert!(h(&[(" a", "a"), ("b  ", "b")]).contains("trim"));
+        assert!(h(&[("ab    ", "ab"), ("c   ", "c")]).contains("add `rtrim`"));
+        assert!(
+            hint(
+                10,
+                10,
+                &[(None, Some("\\N".into())), (None, Some("\\N".into()))]
+            )
+            .unwrap_or_default()
+            .contains(r#"null_values = ["\\N"]"#)
+        );
         assert!(h(&[("12.50", "1250"), ("1.00", "100")]).contains("source_scale = 100"));
         assert!(
             h(&[

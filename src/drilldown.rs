@@ -16,9 +16,6 @@ use crate::normalize::canonical::{Encoded, ValueEncoder, display_value};
 use crate::normalize::steps::Value;
 use crate::source::Source;
 
-/// Changed rows read back per round trip to the sources.
-const CHANGED_CHUNK: usize = 16_384;
-
 /// The kind of one difference line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -292,7 +289,9 @@ fn drill_changed(
     let mut lines = Vec::new();
     let (mut left, mut right) = (Vec::new(), Vec::new());
     let mut scratch = Vec::new();
-    for chunk in changed.chunks(CHANGED_CHUNK) {
+    // Changed rows read back per round trip: as many as the costlier source asks for.
+    let chunk_rows = sources[0].fetch_rows().max(sources[1].fetch_rows()).max(1);
+    for chunk in changed.chunks(chunk_rows) {
         let (source_rows, target_rows) = rayon::join(
             || {
                 Fetched::read(

@@ -50,6 +50,9 @@ pub struct SizeHint {
     pub estimated_rows: u64,
 }
 
+/// Rows per `fetch` for a source that can read any rows again cheaply.
+pub const FETCH_ROWS: usize = 16_384;
+
 /// A dataset that can be scanned in independent parts and read again row by row.
 pub trait Source: Send + Sync {
     /// Where the data comes from, as the user named it.
@@ -76,6 +79,12 @@ pub trait Source: Send + Sync {
     /// Reads the rows at `locators` (ascending, without repeats) again, returning them in
     /// that order with the columns in `projection`.
     fn fetch(&self, projection: &[usize], locators: &[u64]) -> Result<RecordBatch>;
+
+    /// How many rows one `fetch` should ask for: a source whose every fetch costs a full
+    /// pass asks for more at a time.
+    fn fetch_rows(&self) -> usize {
+        FETCH_ROWS
+    }
 }
 
 /// How to read a source.

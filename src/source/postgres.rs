@@ -1217,6 +1217,15 @@ impl Source for PostgresSource {
         Ok(())
     }
 
+    fn fetch_rows(&self) -> usize {
+        match self.query_order {
+            // Rows numbered by key are found again by numbering the whole relation: one
+            // pass (and sort) per fetch, so fetch many at a time.
+            Some(_) => 262_144,
+            None => super::FETCH_ROWS,
+        }
+    }
+
     fn fetch(&self, projection: &[usize], locators: &[u64]) -> Result<RecordBatch> {
         let db = |e: tokio_postgres::Error| database_error(&self.uri, e);
         let schema = Arc::new(

@@ -308,13 +308,27 @@ impl PostgresSource {
             check_filter(f).map_err(|why| Error::Config(format!("row filter {f:?}: {why}")))?;
         }
         // Rows without a ctid of their own are numbered by the key, the same on every read.
-        let key_order = |what: &str| -> Result<String> {
+        // Keys are spelled as the relation spells them: an exact match, else the one column
+        // equal ignoring case (keys match columns so everywhere else).
+        let key_order = |what: &str, columns: &[Column]| -> Result<String> {
             if options.order_by.is_empty() {
                 return Err(Error::Config(format!(
                     "{shown}: {what} needs the key, to number its rows the same way each time it is read"
                 )));
             }
-            let keys: Vec<String> = options.order_by.iter().map(|k| quote_ident(k)).collect();
+            let keys: Vec<String> = options
+                .order_by
+                .iter()
+                .map(|k| {
+                    let mut folded = columns.iter().filter(|c| c.name.eq_ignore_ascii_case(k));
+                    let name = match (columns.iter().find(|c| c.name == *k), folded.next()) {
+                        (Some(exact), _) => &exact.name,
+                        (None, Some(only)) if folded.next().is_none() => &only.name,
+                        _ => k,
+                    };
+                    quote_ident(name)
+                })
+                .collect();
             Ok(keys.join(", "))
         };
         let (table, query_order) = match (table, query) {
@@ -340,7 +354,7 @@ impl PostgresSource {
                 }
                 (
                     format!("({q}) AS recon_q"),
-                    Some(key_order("a query source")?),
+                    Some(key_order("a query source", &[])?),
                 )
             }
             (None, None) => {
@@ -502,12 +516,15 @@ impl PostgresSource {
             Ok::<_, Error>((columns, snapshot, pages.max(0) as u32, tuples.max(0) as u64, numbered))
         })?;
         let query_order = match query_order {
-            Some(order) => Some(order),
+            Some(_) => Some(key_order("a query source", &columns)?),
             None => match numbered {
                 Some(tie_break) => Some(
-                    key_order(&format!(
-                        "{table} (a partitioned or inherited table, view or foreign table)"
-                    ))? + tie_break,
+                    key_order(
+                        &format!(
+                            "{table} (a partitioned or inherited table, view or foreign table)"
+                        ),
+                        &columns,
+                    )? + tie_break,
                 ),
                 None => None,
             },

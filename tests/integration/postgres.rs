@@ -765,6 +765,13 @@ fn a_query_is_a_source_too() {
     assert_eq!(got["changed"], 5);
     assert_eq!(got["matched"], 495);
     assert_eq!(got["only_in_target"].as_array().unwrap().len(), 17);
+    // A key named in another letter case than the query's column still numbers its rows.
+    let cased = format!(
+        "{}?query=SELECT%20order_id%20AS%20%22Order_ID%22%2C%20qty%20FROM%20{s}.new",
+        pg::server()
+    );
+    let same = summary_of(&cased, &cased, "order_id", &[], 0);
+    assert_eq!(same["matched"], 1000, "{same:#}");
     // A query's closing semicolon is accepted.
     let with_semicolon = format!(
         "{}?query=SELECT%20order_id%20FROM%20{s}.new%3B%20",

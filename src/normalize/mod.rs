@@ -522,6 +522,20 @@ fn lookup(schema: &Schema, name: &str) -> Result<Option<usize>, Vec<String>> {
     }
 }
 
+/// A file read with the wrong delimiter has one column whose name holds the real one.
+fn delimiter_hint(schema: &Schema) -> String {
+    let [only] = schema.fields().as_ref() else {
+        return String::new();
+    };
+    [(';', "';'"), ('\t', "tab"), ('|', "'|'"), (',', "','")]
+        .iter()
+        .find(|(c, _)| only.name().contains(*c))
+        .map(|(_, name)| {
+            format!(" (one column whose name holds {name}: is the file delimited by {name}? pass --delimiter)")
+        })
+        .unwrap_or_default()
+}
+
 fn find_column(schema: &Schema, name: &str, side: Side, uri: &str, what: &str) -> Result<usize> {
     match lookup(schema, name) {
         Ok(Some(i)) => Ok(i),
@@ -529,9 +543,10 @@ fn find_column(schema: &Schema, name: &str, side: Side, uri: &str, what: &str) -
             side,
             uri: uri.to_string(),
             message: format!(
-                "{what} {name:?} not found{}; its columns are: {}",
+                "{what} {name:?} not found{}; its columns are: {}{}",
                 suggestion(name, [schema, schema]),
-                column_list(schema)
+                column_list(schema),
+                delimiter_hint(schema)
             ),
         }),
         Err(candidates) => Err(Error::Schema {

@@ -347,6 +347,16 @@ fn bad_delimiter_and_partitions_are_usage_errors() {
         .code(2)
         .stderr(predicate::str::contains("power of two"));
     recon().args(["diff", "--source", "x"]).assert().code(2);
+    // A file read with the wrong delimiter: the error says which one it seems to use.
+    let dir = tempfile::tempdir().unwrap();
+    let semicolons = dir.path().join("s.csv");
+    std::fs::write(&semicolons, "order_id;amount\n1;2\n").unwrap();
+    diff(&semicolons, &semicolons, "order_id")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "is the file delimited by ';'? pass --delimiter",
+        ));
 }
 
 #[test]

@@ -645,8 +645,9 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Refuses a filter that could escape the parentheses it is placed in: unbalanced
-/// brackets or a `;` outside quotes, quoted names and comments.
+/// Refuses SQL that could end the bracket or statement it is placed in (a filter goes in
+/// `WHERE (…)`, a query in `(…) AS recon_q`): unbalanced brackets or a `;` outside quotes
+/// and quoted names, and comments.
 fn check_filter(filter: &str) -> std::result::Result<(), &'static str> {
     let bytes = filter.as_bytes();
     let mut depth = 0i32;
@@ -666,18 +667,18 @@ fn check_filter(filter: &str) -> std::result::Result<(), &'static str> {
                 }
             }
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                return Err("comments are not allowed in a filter");
+                return Err("comments are not allowed here; remove them");
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                return Err("comments are not allowed in a filter");
+                return Err("comments are not allowed here; remove them");
             }
-            b'$' => return Err("dollar quoting is not allowed in a filter; use '…' strings"),
-            b';' => return Err("a filter is one condition; ';' is not allowed"),
+            b'$' => return Err("dollar quoting is not allowed here; use '…' strings"),
+            b';' => return Err("';' is not allowed: give one condition or one SELECT"),
             b'(' => depth += 1,
             b')' => {
                 depth -= 1;
                 if depth < 0 {
-                    return Err("a ')' closes a bracket the filter did not open");
+                    return Err("a ')' closes a bracket that was never opened");
                 }
             }
             _ => {}

@@ -14,6 +14,20 @@ fn config(path: &Path) -> assert_cmd::Command {
     cmd
 }
 
+/// Writes `job` as `dir/job.toml` (its files relative to `dir`), runs it, checks exit
+/// code 0 and returns the JSON summary.
+fn job_summary(dir: &Path, job: &str) -> serde_json::Value {
+    let path = dir.join("job.toml");
+    std::fs::write(&path, job).unwrap();
+    let summary = dir.join("j.json");
+    config(&path)
+        .args(["-q", "--json"])
+        .arg(&summary)
+        .assert()
+        .code(0);
+    json(&summary)
+}
+
 #[test]
 fn with_its_mapping_the_crm_pair_differs_exactly_where_the_data_does() {
     let dir = tempfile::tempdir().unwrap();
@@ -278,15 +292,11 @@ fn a_key_stored_as_padded_text_matches_an_integer_key() {
     let (s, t) = (dir.path().join("s.csv"), dir.path().join("t.csv"));
     std::fs::write(&s, "id,v\n\" 7\",x\n\"8 \",y\n").unwrap();
     std::fs::write(&t, "ID,v\n7,x\n8,y\n").unwrap();
-    let job = dir.path().join("job.toml");
-    std::fs::write(
-        &job,
+    let s = job_summary(
+        dir.path(),
         "key = \"id\"\n[source]\nuri = \"s.csv\"\n[target]\nuri = \"t.csv\"\n[[columns]]\nsource = \"id\"\ntarget = \"ID\"\ntype = \"int\"\nsource_normalize = [\"trim\"]\n",
-    )
-    .unwrap();
-    let summary = dir.path().join("j.json");
-    config(&job).arg("--json").arg(&summary).assert().code(0);
-    assert_eq!(json(&summary)["matched"], 2);
+    );
+    assert_eq!(s["matched"], 2);
 }
 
 /// Writes a one-column pair and diffs it with a tolerance; returns (changed, matched).
@@ -300,19 +310,12 @@ fn with_tolerance(pairs: &[(String, String)], tolerance: &str) -> (u64, u64) {
     }
     std::fs::write(dir.path().join("s.csv"), s).unwrap();
     std::fs::write(dir.path().join("t.csv"), t).unwrap();
-    let job = dir.path().join("job.toml");
-    std::fs::write(
-        &job,
-        format!("key = \"id\"\n[source]\nuri = \"s.csv\"\n[target]\nuri = \"t.csv\"\n[[columns]]\nsource = \"v\"\ntype = \"decimal(38,6)\"\ntolerance = {{ {tolerance} }}\n"),
-    )
-    .unwrap();
-    let summary = dir.path().join("j.json");
-    config(&job)
-        .args(["-q", "--json"])
-        .arg(&summary)
-        .assert()
-        .code(0);
-    let s = json(&summary);
+    let s = job_summary(
+        dir.path(),
+        &format!(
+            "key = \"id\"\n[source]\nuri = \"s.csv\"\n[target]\nuri = \"t.csv\"\n[[columns]]\nsource = \"v\"\ntype = \"decimal(38,6)\"\ntolerance = {{ {tolerance} }}\n"
+        ),
+    );
     (
         s["changed"].as_u64().unwrap(),
         s["matched"].as_u64().unwrap(),
@@ -366,15 +369,10 @@ fn the_same_unreadable_value_on_both_sides_is_still_a_mismatch() {
         "id,qty,ts\n1,1.5,not a time\n2,7,2024-01-05T10:00:00Z\n",
     )
     .unwrap();
-    let job = dir.path().join("job.toml");
-    std::fs::write(
-        &job,
+    let s = job_summary(
+        dir.path(),
         "key = \"id\"\n[source]\nuri = \"s.csv\"\n[target]\nuri = \"s.csv\"\n[[columns]]\nsource = \"qty\"\ntype = \"int\"\n[[columns]]\nsource = \"ts\"\nprecision = \"s\"\n",
-    )
-    .unwrap();
-    let summary = dir.path().join("j.json");
-    config(&job).arg("--json").arg(&summary).assert().code(0);
-    let s = json(&summary);
+    );
     assert_eq!(s["matched"], 1);
     assert_eq!(s["changed"], 1);
     for column in s["columns"].as_array().unwrap() {
@@ -445,19 +443,10 @@ fn an_infinity_is_within_no_tolerance_of_a_finite_value() {
         "id,v\n1,1e300\n2,inf\n3,NaN\n4,1.0005\n",
     )
     .unwrap();
-    let job = dir.path().join("job.toml");
-    std::fs::write(
-        &job,
+    let s = job_summary(
+        dir.path(),
         "key = \"id\"\n[source]\nuri = \"s.csv\"\n[target]\nuri = \"t.csv\"\n[[columns]]\nsource = \"v\"\ntype = \"float\"\ntolerance = { rel = 0.001 }\n",
-    )
-    .unwrap();
-    let summary = dir.path().join("j.json");
-    config(&job)
-        .args(["-q", "--json"])
-        .arg(&summary)
-        .assert()
-        .code(0);
-    let s = json(&summary);
+    );
     assert_eq!(
         (s["changed"].as_u64(), s["matched"].as_u64()),
         (Some(1), Some(3)),

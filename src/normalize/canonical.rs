@@ -992,8 +992,19 @@ pub fn format_date(days: i64) -> String {
     if days == i64::from(text::DATE_NEG_INFINITY) {
         return "-infinity".into();
     }
+    let (date, bc) = calendar_date(days);
+    if bc { format!("{date} BC") } else { date }
+}
+
+/// `YYYY-MM-DD` of a day, and whether it is before Christ: then the year is written as
+/// PostgreSQL writes it (44 BC, the astronomical year -43, is `0044-… BC`).
+fn calendar_date(days: i64) -> (String, bool) {
     let (y, m, d) = text::civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
+    if y <= 0 {
+        (format!("{:04}-{m:02}-{d:02}", 1 - y), true)
+    } else {
+        (format!("{y:04}-{m:02}-{d:02}"), false)
+    }
 }
 
 /// Formats an instant as ISO 8601, with `Z` for time-zone-aware values.
@@ -1006,9 +1017,9 @@ pub fn format_timestamp(seconds: i64, nanos: u32, zoned: bool) -> String {
     }
     let days = seconds.div_euclid(86_400);
     let secs = seconds.rem_euclid(86_400);
+    let (date, bc) = calendar_date(days);
     let mut s = format!(
-        "{}T{:02}:{:02}:{:02}",
-        format_date(days),
+        "{date}T{:02}:{:02}:{:02}",
         secs / 3600,
         secs % 3600 / 60,
         secs % 60
@@ -1020,6 +1031,9 @@ pub fn format_timestamp(seconds: i64, nanos: u32, zoned: bool) -> String {
     }
     if zoned {
         s.push('Z');
+    }
+    if bc {
+        s.push_str(" BC");
     }
     s
 }
@@ -1050,6 +1064,26 @@ mod tests {
 
     fn text(s: Option<&str>) -> ArrayRef {
         Arc::new(StringArray::from(vec![s]))
+    }
+
+    #[test]
+    fn dates_before_christ_and_infinities_read_back_as_written() {
+        let bc = text::days_from_civil_checked(-43, 3, 15).unwrap();
+        assert_eq!(format_date(bc), "0044-03-15 BC");
+        assert_eq!(
+            format_timestamp(bc * 86_400 + 45_000, 0, true),
+            "0044-03-15T12:30:00Z BC"
+        );
+        for text in [
+            "0044-03-15 BC",
+            "0001-01-01 BC",
+            "0001-01-01",
+            "infinity",
+            "-infinity",
+        ] {
+            let days = text::parse_date(text.as_bytes()).unwrap();
+            assert_eq!(format_date(i64::from(days)), text);
+        }
     }
 
     #[test]

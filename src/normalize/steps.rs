@@ -235,6 +235,9 @@ impl Step {
     /// Applies a precision step (truncate or round) to a timestamp.
     #[inline]
     pub fn apply_time(&self, seconds: i64, nanos: u32) -> (i64, u32) {
+        if text::is_infinite_time(seconds, nanos) {
+            return (seconds, nanos);
+        }
         match self {
             Step::Truncate(unit) => (seconds, nanos - nanos % unit.nanos()),
             Step::RoundTime(unit) => {
@@ -389,6 +392,16 @@ impl Step {
                     None => Value::Unparseable(t),
                 }
             }
+            // Infinity is the same in every zone.
+            (Step::Timezone(_), Value::Timestamp { seconds, nanos, .. })
+                if text::is_infinite_time(seconds, nanos) =>
+            {
+                Value::Timestamp {
+                    seconds,
+                    nanos,
+                    zoned: true,
+                }
+            }
             (
                 Step::Timezone(tz),
                 Value::Timestamp {
@@ -422,16 +435,23 @@ impl Step {
                     zoned,
                 }
             }
-            (Step::Date, Value::Timestamp { seconds, .. }) => {
-                Value::Date(seconds.div_euclid(86_400) as i32)
+            (Step::Date, Value::Timestamp { seconds, nanos, .. }) => {
+                if (seconds, nanos) == text::TIMESTAMP_INFINITY {
+                    Value::Date(text::DATE_INFINITY)
+                } else if (seconds, nanos) == text::TIMESTAMP_NEG_INFINITY {
+                    Value::Date(text::DATE_NEG_INFINITY)
+                } else {
+                    Value::Date(seconds.div_euclid(86_400) as i32)
+                }
             }
             (step, Value::Number(m, s)) if step.is_number_step() => match step.apply_number(m, s) {
                 Some((m, s)) => Value::Number(m, s),
                 None => Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s))),
             },
             (step, Value::Wide(w)) if step.is_number_step() => match (step, w) {
-                // As in PostgreSQL: NaN stays NaN through every step (numeric(p,s) holds
-                // it), an infinity keeps its size.
+                // NaN stays NaN through every step, as in PostgreSQL (numeric(p,s) holds
+                // it); an infinity keeps its size (numeric(p,s) refuses it, but two equal
+                // infinities must not become a difference).
                 (_, WideNumber::NaN) => Value::Wide(WideNumber::NaN),
                 (
                     Step::Round(_) | Step::Integral | Step::Precision(..),
@@ -1088,6 +1108,28 @@ mod tests {
         let huge = Value::Number(99_999_999_999_999_999_999_999_999_999_999_999_999, 38);
         assert_eq!(Step::Round(0).apply(huge), Value::Number(1, 0));
         assert!(!valid_timestamp_format("%Y-%m-%d %H:%M:%S %Z"));
+    }
+
+    #[test]
+    fn time_steps_leave_infinite_instants_alone() {
+        let (s, n) = text::TIMESTAMP_INFINITY;
+        let infinite = |zoned| Value::Timestamp {
+            seconds: s,
+            nanos: n,
+            zoned,
+        };
+        for step in [
+            Step::Truncate(TimeUnit::Second),
+            Step::RoundTime(TimeUnit::Millisecond),
+        ] {
+            assert_eq!(step.apply(infinite(true)), infinite(true));
+        }
+        let berlin = Step::Timezone("Europe/Berlin".parse().unwrap());
+        assert_eq!(berlin.apply(infinite(false)), infinite(true));
+        assert_eq!(
+            Step::Date.apply(infinite(true)),
+            Value::Date(text::DATE_INFINITY)
+        );
     }
 
     #[test]

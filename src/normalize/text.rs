@@ -172,6 +172,11 @@ pub const TIMESTAMP_NEG_INFINITY: (i64, u32) = (
     (i64::MIN.rem_euclid(1_000_000) * 1_000) as u32,
 );
 
+/// Whether an instant is PostgreSQL's `infinity` or `-infinity`: time steps leave it be.
+pub fn is_infinite_time(seconds: i64, nanos: u32) -> bool {
+    (seconds, nanos) == TIMESTAMP_INFINITY || (seconds, nanos) == TIMESTAMP_NEG_INFINITY
+}
+
 /// Splits PostgreSQL's era suffix off: `0044-03-15 BC` is the year -43.
 fn strip_bc(text: &[u8]) -> (&[u8], bool) {
     match text.strip_suffix(b" BC") {

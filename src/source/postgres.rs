@@ -275,11 +275,16 @@ impl PostgresSource {
         // (flags, job file), never both: one would silently replace the other. Those from
         // the options are added to the location shown in every report and error, so a
         // report always says what was compared.
+        // A statement's closing semicolon is habit, not a second statement.
+        let without_semicolon =
+            |q: String| q.trim_end().trim_end_matches(';').trim_end().to_string();
+        query = query.map(without_semicolon);
+        let option_query = options.query.clone().map(without_semicolon);
         let mut shown = shown;
         let mut added = Vec::new();
         for (name, from_location, from_options) in [
             ("table", &mut table, &options.table),
-            ("query", &mut query, &options.query),
+            ("query", &mut query, &option_query),
             ("where", &mut filter, &options.filter),
         ] {
             match (&from_location, from_options) {
@@ -339,8 +344,11 @@ impl PostgresSource {
             }
             (Some(t), None) => (quote_table(&t)?, None),
             (None, Some(q)) => {
-                // A statement's closing semicolon is habit, not a second statement.
-                let q = q.trim_end().trim_end_matches(';').trim_end().to_string();
+                if q.trim().is_empty() {
+                    return Err(Error::Config(format!(
+                        "{shown}: the query is empty; give a SELECT"
+                    )));
+                }
                 check_filter(&q).map_err(|why| Error::Config(format!("query {q:?}: {why}")))?;
                 let first = q
                     .split(|c: char| !c.is_ascii_alphabetic())
@@ -370,7 +378,8 @@ impl PostgresSource {
         };
         let mut config: tokio_postgres::Config = full.parse().map_err(|e| {
             // Name the parameter at fault when one alone is refused.
-            let culprit = libpq.iter().find(|pair| {
+            let base_parses = connection_string.parse::<tokio_postgres::Config>().is_ok();
+            let culprit = libpq.iter().filter(|_| base_parses).find(|pair| {
                 format!("{connection_string}?{pair}")
                     .parse::<tokio_postgres::Config>()
                     .is_err()
@@ -414,28 +423,34 @@ impl PostgresSource {
             _ => tokio_postgres::config::SslMode::Require,
         });
         // As in libpq: the URI, else PGSSLCERT / PGSSLKEY, else ~/.postgresql/postgresql.crt
-        // and .key when they exist; presented only when the server asks for one.
-        let client = match (
-            client_cert
-                .or_else(|| std::env::var_os("PGSSLCERT").map(Into::into))
-                .or_else(|| home_file("postgresql.crt")),
-            client_key
-                .or_else(|| std::env::var_os("PGSSLKEY").map(Into::into))
-                .or_else(|| home_file("postgresql.key")),
-        ) {
-            (Some(cert), Some(key)) => Some((cert, key)),
-            (None, None) => None,
-            (Some(cert), None) => {
-                return Err(Error::Config(format!(
-                    "{shown}: sslcert {} needs its key: add sslkey=/path/to/postgresql.key",
-                    cert.display()
-                )));
-            }
-            (None, Some(key)) => {
-                return Err(Error::Config(format!(
-                    "{shown}: sslkey {} needs its certificate: add sslcert=/path/to/postgresql.crt",
-                    key.display()
-                )));
+        // and .key when they exist; presented only when the server asks for one, and never
+        // looked at without TLS.
+        let client = if tls_mode == TlsMode::Disable {
+            None
+        } else {
+            let from = |given: Option<std::path::PathBuf>, variable: &str, file: &str| {
+                given
+                    .or_else(|| std::env::var_os(variable).map(Into::into))
+                    .or_else(|| home_file(file))
+            };
+            match (
+                from(client_cert, "PGSSLCERT", "postgresql.crt"),
+                from(client_key, "PGSSLKEY", "postgresql.key"),
+            ) {
+                (Some(cert), Some(key)) => Some((cert, key)),
+                (None, None) => None,
+                (Some(cert), None) => {
+                    return Err(Error::Config(format!(
+                        "{shown}: the client certificate {} (from sslcert, PGSSLCERT or ~/.postgresql) has no key: give sslkey=/path/to/postgresql.key",
+                        cert.display()
+                    )));
+                }
+                (None, Some(key)) => {
+                    return Err(Error::Config(format!(
+                        "{shown}: the client key {} (from sslkey, PGSSLKEY or ~/.postgresql) has no certificate: give sslcert=/path/to/postgresql.crt",
+                        key.display()
+                    )));
+                }
             }
         };
         let tls =
@@ -1301,7 +1316,7 @@ impl Source for PostgresSource {
                     .append(c, value.map(|r| r.0))
                     .map_err(|what| Error::Database {
                         uri: self.uri.clone(),
-                        message: what,
+                        message: format!("column {:?}: {what}", schema.field(c).name()),
                     })?;
             }
             builders.locators.push(locator);
@@ -1416,9 +1431,10 @@ fn tls_connector(
                     cert.display()
                 ));
             }
-            let key_der = rustls_pki_types::PrivateKeyDer::from_pem_file(key).map_err(|e| {
+            // The parser's own message may quote the file's lines: it is not shown.
+            let key_der = rustls_pki_types::PrivateKeyDer::from_pem_file(key).map_err(|_| {
                 format!(
-                    "cannot read sslkey {} as an unencrypted PEM private key: {e}",
+                    "cannot read sslkey {} as an unencrypted PEM private key (-----BEGIN PRIVATE KEY-----, RSA or EC); an encrypted key can be decrypted with openssl pkey -in key.enc -out key",
                     key.display()
                 )
             })?;

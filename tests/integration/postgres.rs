@@ -271,6 +271,11 @@ fn errors_name_the_problem_and_never_the_password() {
             "id",
             "unknown or invalid parameter \"sslmod\"",
         ),
+        (
+            format!("{}?query=%20", pg::server()),
+            "id",
+            "the query is empty",
+        ),
     ];
     for (location, key, expected) in cases {
         let run = recon()
@@ -972,7 +977,7 @@ fn client_certificates_log_in_from_the_uri_or_the_home_directory() {
     .code(0);
     run(&format!("&sslcert={}", cert.display()))
         .code(2)
-        .stderr(predicate::str::contains("needs its key"));
+        .stderr(predicate::str::contains("has no key"));
     run(&format!(
         "&sslcert={}&sslkey={}",
         cert.display(),
@@ -980,7 +985,32 @@ fn client_certificates_log_in_from_the_uri_or_the_home_directory() {
     ))
     .code(2)
     .stderr(predicate::str::contains("sslkey"));
+    // A malformed key is named, never quoted.
+    let bad_key = home.path().join("bad.key");
+    std::fs::write(&bad_key, "-----BEGIN PRIVATE KEY-----S3CR3TB4SE64\n").unwrap();
+    run(&format!(
+        "&sslcert={}&sslkey={}",
+        cert.display(),
+        bad_key.display()
+    ))
+    .code(2)
+    .stderr(predicate::str::contains("cannot read sslkey"))
+    .stderr(predicate::str::contains("S3CR3T").not());
+    // Without TLS, client certificate files are never looked at (as in libpq).
+    let admin = format!("{url}?table=cert_t&sslmode=disable");
     std::fs::create_dir(home.path().join(".postgresql")).unwrap();
+    std::fs::write(
+        home.path().join(".postgresql/postgresql.crt"),
+        "not a certificate",
+    )
+    .unwrap();
+    recon()
+        .env("HOME", home.path())
+        .args([
+            "diff", "--source", &admin, "--target", &admin, "--key", "id", "-q",
+        ])
+        .assert()
+        .code(0);
     std::fs::copy(&cert, home.path().join(".postgresql/postgresql.crt")).unwrap();
     std::fs::copy(&key, home.path().join(".postgresql/postgresql.key")).unwrap();
     run("").code(0);

@@ -12,7 +12,7 @@ mod plan;
 mod terminal;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use diffs_csv::DiffsCsv;
 pub use diffs_jsonl::DiffsJsonl;
@@ -167,13 +167,12 @@ pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> R
     }
     // Owner reports of an earlier run go; nothing else in owners/ is touched (and
     // check_report_dir refused a folder holding anything else before the run began).
-    for path in owner_files(dir)? {
-        if owners::written_by_recon(&path) {
-            std::fs::remove_file(&path).map_err(|source| Error::Write {
-                path: path.clone(),
-                source,
-            })?;
-        }
+    let (ours, _) = owner_entries(dir)?;
+    for path in ours {
+        std::fs::remove_file(&path).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
     }
     write_file(format.report(), outcome, &dir.join(format.file_name()))?;
     write_file(&HtmlReport, outcome, &dir.join("report.html"))?;
@@ -186,6 +185,7 @@ pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> R
             .iter()
             .map(|o| owners::file_stem(&o.owner))
             .collect();
+        let mut written = Vec::new();
         for (owner, stem) in outcome.summary.owners.iter().zip(&stems) {
             // Two owners whose names map to one file name get a suffix each.
             let stem = if stems.iter().filter(|s| *s == stem).count() > 1 {
@@ -204,7 +204,14 @@ pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> R
                 &owners::html(outcome, owner),
                 &owners_dir.join(format!("{stem}.html")),
             )?;
+            written.push(format!("{stem}.md"));
+            written.push(format!("{stem}.html"));
         }
+        written.push(String::new());
+        write_text(&written.join("\n"), &owners_dir.join(OWNERS_WRITTEN))?;
+    } else {
+        // An owners/ folder left empty by the removal above goes too.
+        let _ = std::fs::remove_dir(dir.join("owners"));
     }
     write_file(&JsonSummary, outcome, &summary)
 }
@@ -237,8 +244,48 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
+/// The list, one name a line, of the owner reports recon last wrote into `owners/`: a
+/// rerun removes exactly those.
+const OWNERS_WRITTEN: &str = ".recon-written";
+
+/// The entries of `dir/owners` recon may replace (the reports and list it wrote, and
+/// its temporary files) and those it must leave alone (everything else, also anything
+/// that is not a plain file).
+fn owner_entries(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let list = dir.join("owners").join(OWNERS_WRITTEN);
+    let listed: Vec<String> = match std::fs::symlink_metadata(&list) {
+        Ok(m) if m.file_type().is_file() => std::fs::read_to_string(&list)
+            .map_err(|source| Error::Read {
+                path: list.clone(),
+                source,
+            })?
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let (mut ours, mut foreign) = (Vec::new(), Vec::new());
+    for path in owner_files(dir)? {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let plain_file = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
+        // write_bytes's temporary files: ".recon-" and six random letters or digits.
+        let temporary = name
+            .strip_prefix(".recon-")
+            .is_some_and(|rest| rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if plain_file && (name == OWNERS_WRITTEN || temporary || listed.contains(&name)) {
+            ours.push(path);
+        } else {
+            foreign.push(path);
+        }
+    }
+    Ok((ours, foreign))
+}
+
 /// The entries of `dir/owners`, none when it does not exist.
-fn owner_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+fn owner_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let owners_dir = dir.join("owners");
     if !owners_dir.is_dir() {
         return Ok(Vec::new());
@@ -271,12 +318,9 @@ pub fn check_report_dir(dir: &Path, inputs: &[&str]) -> Result<()> {
             parent.display()
         )));
     }
-    if let Some(foreign) = owner_files(dir)?
-        .into_iter()
-        .find(|p| !owners::written_by_recon(p))
-    {
+    if let Some(foreign) = owner_entries(dir)?.1.first() {
         return Err(Error::Config(format!(
-            "--report-dir {}: {} was not written by recon, and recon replaces owners/ on every run; move it, or write reports elsewhere",
+            "--report-dir {}: {} was not written by recon (owners/{OWNERS_WRITTEN} lists what it wrote), and recon replaces owners/ on every run; move it, or write reports elsewhere",
             dir.display(),
             foreign.display()
         )));

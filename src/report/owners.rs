@@ -76,32 +76,10 @@ fn rule(c: &ColumnSummary) -> String {
     rule
 }
 
-/// How every owner report recon writes begins: Markdown, then HTML. Only files that begin
-/// so are replaced in `owners/`; anything else there is the user's.
+/// How every owner report recon writes begins: Markdown, then HTML.
 const MARKDOWN_START: &str = "# Reconciliation report for ";
 const HTML_START: &str =
     "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>recon: ";
-
-/// Whether `path` is an owner report recon wrote (or a temporary file of one).
-pub fn written_by_recon(path: &std::path::Path) -> bool {
-    use std::io::Read;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    if name.starts_with(".recon-") {
-        return path.is_file();
-    }
-    let start = match path.extension().and_then(|e| e.to_str()) {
-        Some("md") => MARKDOWN_START,
-        Some("html") => HTML_START,
-        _ => return false,
-    };
-    let mut head = vec![0; start.len()];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok_and(|()| head == start.as_bytes())
-}
 
 /// The Markdown report for one owner.
 pub fn markdown(outcome: &Outcome, owner: &OwnerSummary) -> String {

@@ -1253,8 +1253,9 @@ impl Source for PostgresSource {
     fn fetch_rows(&self) -> usize {
         match self.query_order {
             // Rows numbered by key are found again by numbering the whole relation: one
-            // pass (and sort) per fetch, so fetch many at a time.
-            Some(_) => 262_144,
+            // pass (and sort) per fetch, so fetch more at a time (the other side's rows
+            // are held too, so not without bound).
+            Some(_) => 4 * super::FETCH_ROWS,
             None => super::FETCH_ROWS,
         }
     }

@@ -64,6 +64,7 @@ fn the_verdict_names_exactly_the_breaches() {
         names,
         [
             "diffs.csv",
+            "owners/.recon-written",
             "owners/crm-team@example.com.html",
             "owners/crm-team@example.com.md",
             "owners/finance@example.com.html",
@@ -82,36 +83,67 @@ fn reruns_replace_owner_reports_and_keep_everything_else() {
     let out = dir.path().join("r");
     run_owners_job(&out, "csv").code(1);
     let owners = out.join("owners");
-    std::fs::copy(
-        owners.join("finance@example.com.md"),
-        owners.join("departed@example.com.md"),
-    )
-    .unwrap();
-    std::fs::copy(
-        owners.join("finance@example.com.html"),
-        owners.join("departed@example.com.html"),
-    )
-    .unwrap();
-    run_owners_job(&out, "csv").code(1);
-    assert!(!owners.join("departed@example.com.md").exists());
-    assert!(!owners.join("departed@example.com.html").exists());
     assert!(owners.join("finance@example.com.md").exists());
+    // The same job without the finance owner (its files beside the fixture's data).
+    let job = std::fs::read_to_string(fixture("crm/job_owners.toml"))
+        .unwrap()
+        .replace("owner = \"finance@example.com\"\n", "")
+        .replace(
+            "uri = \"customers_legacy.csv\"",
+            &format!("uri = {:?}", fixture("crm/customers_legacy.csv")),
+        )
+        .replace(
+            "uri = \"customers.parquet\"",
+            &format!("uri = {:?}", fixture("crm/customers.parquet")),
+        );
+    let without_finance = dir.path().join("job.toml");
+    std::fs::write(&without_finance, job).unwrap();
+    let rerun = || {
+        recon()
+            .args(["diff", "--config"])
+            .arg(&without_finance)
+            .arg("--report-dir")
+            .arg(&out)
+            .assert()
+    };
+    rerun().code(1);
+    assert!(!owners.join("finance@example.com.md").exists());
+    assert!(!owners.join("finance@example.com.html").exists());
+    assert!(owners.join("crm-team@example.com.md").exists());
 
-    for foreign in ["notes.md", "todo.txt"] {
+    // Files recon did not write, even one that looks like its own report: refused.
+    std::fs::copy(
+        owners.join("crm-team@example.com.md"),
+        owners.join("crm-team-reviewed.md"),
+    )
+    .unwrap();
+    for foreign in ["notes.md", "todo.txt", ".recon-my-notes"] {
         std::fs::write(owners.join(foreign), "my own notes").unwrap();
-        run_owners_job(&out, "csv")
+    }
+    std::fs::create_dir(owners.join("archive")).unwrap();
+    // Refused one at a time, in name order, until none is left.
+    for foreign in [
+        ".recon-my-notes",
+        "archive",
+        "crm-team-reviewed.md",
+        "notes.md",
+        "todo.txt",
+    ] {
+        rerun()
             .code(2)
             .stderr(predicate::str::contains(foreign))
             .stderr(predicate::str::contains("was not written by recon"));
-        assert_eq!(
-            std::fs::read_to_string(owners.join(foreign)).unwrap(),
-            "my own notes"
-        );
         // Refused before anything was removed: the last run's reports are all there.
         assert!(out.join("summary.json").exists());
-        assert!(owners.join("finance@example.com.html").exists());
-        std::fs::remove_file(owners.join(foreign)).unwrap();
+        assert!(owners.join("crm-team@example.com.html").exists());
+        let path = owners.join(foreign);
+        if path.is_dir() {
+            std::fs::remove_dir(&path).unwrap();
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
     }
+    rerun().code(1);
 }
 
 #[test]

@@ -2,8 +2,10 @@
 //! with a typed one. They accept one canonical spelling per type and nothing else: any
 //! leniency (trimming, other spellings) is a normalizer the user asks for, never a default.
 
-/// Parses a plain decimal (`-12.50`, `+3`, `.5`, `7.`) into a mantissa and scale.
-/// Exponents, spaces, thousands separators and more than 38 digits are refused.
+/// Parses a decimal (`-12.50`, `+3`, `.5`, `7.`, also with an exponent as Python's
+/// `Decimal`, Java's `BigDecimal` and Spark write them: `0E-8`, `1.5E+3`) into a mantissa
+/// and a scale of at least 0. Spaces, thousands separators and more than 38 digits are
+/// refused.
 pub fn parse_decimal(text: &[u8]) -> Option<(i128, i8)> {
     let (negative, digits) = match text.first()? {
         b'-' => (true, &text[1..]),
@@ -15,7 +17,8 @@ pub fn parse_decimal(text: &[u8]) -> Option<(i128, i8)> {
     let mut seen_digit = false;
     let mut seen_point = false;
     let mut count = 0;
-    for &b in digits {
+    let mut exponent = None;
+    for (i, &b) in digits.iter().enumerate() {
         match b {
             b'0'..=b'9' => {
                 seen_digit = true;
@@ -31,13 +34,50 @@ pub fn parse_decimal(text: &[u8]) -> Option<(i128, i8)> {
                 }
             }
             b'.' if !seen_point => seen_point = true,
+            b'e' | b'E' if seen_digit => {
+                exponent = Some(parse_exponent(&digits[i + 1..])?);
+                break;
+            }
             _ => return None,
         }
     }
-    if !seen_digit || scale > i32::from(i8::MAX) {
+    if !seen_digit {
+        return None;
+    }
+    if let Some(exponent) = exponent {
+        scale -= exponent;
+        // A scale of at least 0: 1.5E+3 is 1500.
+        while scale < 0 {
+            if mantissa != 0 {
+                count += 1;
+                if count > 38 {
+                    return None;
+                }
+            }
+            mantissa *= 10;
+            scale += 1;
+        }
+    }
+    if scale > i32::from(i8::MAX) {
         return None;
     }
     Some((if negative { -mantissa } else { mantissa }, scale as i8))
+}
+
+/// The exponent after an `E`: an optional sign and at most four digits.
+fn parse_exponent(text: &[u8]) -> Option<i32> {
+    let (negative, digits) = match text.first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 4 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = digits
+        .iter()
+        .fold(0i32, |v, &d| v * 10 + i32::from(d - b'0'));
+    Some(if negative { -value } else { value })
 }
 
 /// The canonical text of a plain decimal too long for 128 bits (PostgreSQL numeric allows
@@ -197,16 +237,30 @@ pub fn parse_date(text: &[u8]) -> Option<i32> {
     parse_ymd(text, bc)
 }
 
+/// The length of the `Y…Y-MM-DD` at the start of `text`: a year of four to seven digits
+/// (PostgreSQL dates reach the year 5874897).
+fn date_len(text: &[u8]) -> Option<usize> {
+    let year = text
+        .iter()
+        .take(8)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    ((4..=7).contains(&year) && text.get(year) == Some(&b'-') && text.get(year + 3) == Some(&b'-'))
+        .then_some(year + 6)
+        .filter(|&len| len <= text.len())
+}
+
 fn parse_ymd(text: &[u8], bc: bool) -> Option<i32> {
-    if text.len() != 10 || text[4] != b'-' || text[7] != b'-' {
-        return None;
-    }
-    let year = digits(&text[0..4])? as i64;
+    let year_digits = date_len(text).filter(|&len| len == text.len())? - 6;
+    let year = digits(&text[..year_digits])? as i64;
     // There is no year 0 before Christ: 1 BC is the year 0.
     let year = if bc { 1 - year } else { year };
-    let month = digits(&text[5..7])? as u32;
-    let day = digits(&text[8..10])? as u32;
-    days_from_civil_checked(year, month, day).map(|d| d as i32)
+    let month = digits(&text[year_digits + 1..year_digits + 3])? as u32;
+    let day = digits(&text[year_digits + 4..])? as u32;
+    days_from_civil_checked(year, month, day)
+        .and_then(|d| i32::try_from(d).ok())
+        // The extremes stand for infinity.
+        .filter(|&d| d != DATE_INFINITY && d != DATE_NEG_INFINITY)
 }
 
 /// Parses an ISO 8601 timestamp: `YYYY-MM-DD[T or space]HH:MM[:SS[.fraction]]`, then an
@@ -228,11 +282,12 @@ pub fn parse_timestamp_zoned(text: &[u8]) -> Option<(i64, u32, bool)> {
         _ => {}
     }
     let (text, bc) = strip_bc(text);
-    if text.len() < 16 || !(text[10] == b'T' || text[10] == b't' || text[10] == b' ') {
+    let date = date_len(text)?;
+    if text.len() < date + 6 || !matches!(text[date], b'T' | b't' | b' ') {
         return None;
     }
-    let days = parse_ymd(&text[..10], bc)? as i64;
-    let rest = &text[11..];
+    let days = parse_ymd(&text[..date], bc)? as i64;
+    let rest = &text[date + 1..];
     if rest.len() < 5 || rest[2] != b':' {
         return None;
     }
@@ -350,11 +405,18 @@ mod tests {
         assert_eq!(parse_decimal(b"+7"), Some((7, 0)));
         assert_eq!(parse_decimal(b".5"), Some((5, 1)));
         assert_eq!(parse_decimal(b"7."), Some((7, 0)));
+        assert_eq!(parse_decimal(b"0E-8"), Some((0, 8)));
+        assert_eq!(parse_decimal(b"1.5E+3"), Some((1500, 0)));
+        assert_eq!(parse_decimal(b"-2.50e-1"), Some((-250, 3)));
+        assert_eq!(parse_decimal(b"5e0"), Some((5, 0)));
+        assert_eq!(parse_decimal(b"1E+38"), None);
+        for bad in [&b"1E"[..], b"E5", b"1E+", b"1.5E+3.2", b"1E5E5", b"1e99999"] {
+            assert_eq!(parse_decimal(bad), None, "{:?}", std::str::from_utf8(bad));
+        }
         for bad in [
             &b""[..],
             b"-",
             b".",
-            b"1e5",
             b" 1",
             b"1 ",
             b"1,000",
@@ -395,6 +457,18 @@ mod tests {
         );
         assert_eq!(parse_timestamp(b"infinity"), Some(TIMESTAMP_INFINITY));
         assert_eq!(parse_date(b"Infinity"), None);
+        // Years past 9999, as PostgreSQL writes them.
+        assert_eq!(
+            parse_date(b"10000-01-01"),
+            Some(days_from_civil_checked(10_000, 1, 1).unwrap() as i32)
+        );
+        assert_eq!(
+            parse_timestamp(b"10000-01-01 00:00:00+00"),
+            Some((days_from_civil_checked(10_000, 1, 1).unwrap() * 86_400, 0))
+        );
+        assert!(parse_date(b"5874897-12-31").is_some());
+        assert_eq!(parse_date(b"12345678-01-01"), None);
+        assert_eq!(parse_date(b"202-01-01"), None);
     }
 
     #[test]
@@ -417,7 +491,7 @@ mod tests {
             Some(Number::Wide(WideNumber::Big(big.clone())))
         );
         assert_eq!(WideNumber::Big(big).to_f64(), -1e45);
-        assert_eq!(parse_number(b"1e5"), None);
+        assert_eq!(parse_number(b"1x5"), None);
     }
 
     #[test]

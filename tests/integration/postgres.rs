@@ -492,7 +492,8 @@ fn wide_numerics_equal_themselves_in_mapped_columns() {
 }
 
 /// PostgreSQL writes infinite and BC dates and timestamps as `infinity`, `-infinity` and
-/// `… BC` in its own CSV export: a table equals that export, and shows them so.
+/// `… BC`, and years past 9999 with five digits, in its own CSV export: a table equals
+/// that export, and shows them so.
 #[test]
 fn infinite_and_bc_dates_and_timestamps_equal_their_export() {
     let s = schema("infinite_times");
@@ -502,7 +503,8 @@ fn infinite_and_bc_dates_and_timestamps_equal_their_export() {
            (1, 'infinity', 'infinity', 'infinity'),
            (2, '-infinity', '-infinity', '-infinity'),
            (3, '0044-03-15 BC', '0044-03-15 12:30:00 BC', '4713-01-01 00:00:00+00 BC'),
-           (4, '2024-02-29', '2024-02-29 23:59:59.999999', '2024-02-29 23:59:59.999999+00');"
+           (4, '2024-02-29', '2024-02-29 23:59:59.999999', '2024-02-29 23:59:59.999999+00'),
+           (5, '10000-01-01', '10000-01-01 00:00:00', '10000-01-01 00:00:00+00');"
     ));
     let dir = tempfile::tempdir().unwrap();
     let export = dir.path().join("t.csv");
@@ -519,7 +521,7 @@ fn infinite_and_bc_dates_and_timestamps_equal_their_export() {
         &["--min-accuracy", "100"],
         0,
     );
-    assert_eq!(got["matched"], 4, "{got:#}");
+    assert_eq!(got["matched"], 5, "{got:#}");
     // A real difference next to an infinity is shown with PostgreSQL's word for it.
     let changed = std::fs::read_to_string(&export).unwrap().replacen(
         "1,infinity,infinity,infinity",
@@ -553,6 +555,28 @@ fn infinite_and_bc_dates_and_timestamps_equal_their_export() {
         .stderr(predicate::str::contains(
             "column \"ts\": a timestamp after the year 294246, the last recon holds",
         ));
+}
+
+/// Python's Decimal, Java's BigDecimal and Spark write decimals with exponents (`0E-8`):
+/// read against a typed numeric, they are the same numbers.
+#[test]
+fn decimals_written_with_exponents_equal_the_typed_numbers() {
+    let s = schema("exponents");
+    pg::sql(&format!(
+        "CREATE TABLE {s}.t(k int primary key, v numeric(20, 8));
+         INSERT INTO {s}.t VALUES (1, 0), (2, 1500), (3, 2.5), (4, -0.00012);"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, "k,v\n1,0E-8\n2,1.5E+3\n3,2.5E0\n4,-1.2e-4\n").unwrap();
+    let got = summary_of(
+        &pg::table(&format!("{s}.t")),
+        csv.to_str().unwrap(),
+        "k",
+        &["--min-accuracy", "100"],
+        0,
+    );
+    assert_eq!(got["matched"], 4, "{got:#}");
 }
 
 /// ctid repeats across partitions and children and views have none: such relations are

@@ -252,8 +252,16 @@ impl PostgresSource {
         let mut client_cert = None;
         let mut client_key = None;
         let mut libpq = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for pair in params.split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            // A repeated parameter would silently be the last one: `table=a&table=b`
+            // compared only b.
+            if !seen.insert(k) {
+                return Err(Error::Config(format!(
+                    "{shown} gives {k} twice; give it once"
+                )));
+            }
             let v = percent_decode(v);
             match k {
                 "table" => table = Some(v),

@@ -276,6 +276,11 @@ fn errors_name_the_problem_and_never_the_password() {
             "id",
             "the query is empty",
         ),
+        (
+            format!("{}&table={s}.t", pg::table(&format!("{s}.other"))),
+            "id",
+            "gives table twice",
+        ),
     ];
     for (location, key, expected) in cases {
         let run = recon()

@@ -543,25 +543,29 @@ impl Tolerance {
             (Value::Wide(a), Value::Wide(b)) if a == b => true,
             (Value::Wide(w), _) | (_, Value::Wide(w)) if !matches!(w, WideNumber::Big(_)) => false,
             (Value::Number(am, as_), Value::Number(bm, bs)) => {
-                let abs = self
-                    .abs
-                    .map(|(tm, ts)| exact_within(*am, *as_, *bm, *bs, tm, ts));
-                let rel = self
-                    .rel
-                    .map(|rel| exact_rel_within(*am, *as_, *bm, *bs, rel));
-                match (abs, rel) {
-                    // Both bounds decided exactly (or absent).
-                    (None | Some(Some(_)), None | Some(Some(_))) => {
-                        abs.flatten().unwrap_or(false) || rel.flatten().unwrap_or(false)
-                    }
+                match self.decimal_equal((*am, *as_), (*bm, *bs)) {
+                    Some(equal) => equal,
                     // Too large for exact arithmetic: floats.
-                    _ => self.float_equal(decimal_to_f64(*am, *as_), decimal_to_f64(*bm, *bs)),
+                    None => self.float_equal(decimal_to_f64(*am, *as_), decimal_to_f64(*bm, *bs)),
                 }
             }
             _ => match (as_float(a), as_float(b)) {
                 (Some(x), Some(y)) => self.float_equal(x, y),
                 _ => a == b,
             },
+        }
+    }
+
+    /// Whether two decimals are within the tolerance, decided exactly; `None` when they
+    /// are too large for exact arithmetic.
+    fn decimal_equal(&self, (am, as_): (i128, i8), (bm, bs): (i128, i8)) -> Option<bool> {
+        let abs = self
+            .abs
+            .map(|(tm, ts)| exact_within(am, as_, bm, bs, tm, ts));
+        let rel = self.rel.map(|rel| exact_rel_within(am, as_, bm, bs, rel));
+        match (abs, rel) {
+            (Some(None), _) | (_, Some(None)) => None,
+            _ => Some(abs.flatten().unwrap_or(false) || rel.flatten().unwrap_or(false)),
         }
     }
 
@@ -573,6 +577,14 @@ impl Tolerance {
         // it is), and NaN is equal only to NaN.
         if !a.is_finite() || !b.is_finite() {
             return false;
+        }
+        // The decimals the floats print as (1.1, not 1.100000000000000088…) are what a
+        // tolerance written in decimal is about: 1.0 and 1.1 are within abs = 0.1.
+        let shortest = |x: f64| text::parse_decimal(format!("{x}").as_bytes());
+        if let (Some(x), Some(y)) = (shortest(a), shortest(b))
+            && let Some(equal) = self.decimal_equal(x, y)
+        {
+            return equal;
         }
         let diff = (a - b).abs();
         self.abs.is_some_and(|(m, s)| diff <= decimal_to_f64(m, s))
@@ -1188,6 +1200,14 @@ mod tests {
             rel: Some(0.001),
         };
         assert!(!rel.equal(&Value::Float(f64::INFINITY), &Value::Float(1e300)));
+        // Floats are within a tolerance as the decimals they print as.
+        let tenth = Tolerance {
+            abs: Some((1, 1)),
+            rel: None,
+        };
+        assert!(tenth.equal(&Value::Float(1.0), &Value::Float(1.1)));
+        assert!(tenth.equal(&Value::Float(-1.0), &Value::Float(-1.1)));
+        assert!(!tenth.equal(&Value::Float(1.0), &Value::Float(1.1000001)));
         assert!(rel.equal(&Value::Float(f64::INFINITY), &Value::Float(f64::INFINITY)));
     }
 

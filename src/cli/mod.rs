@@ -218,6 +218,14 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
         engine.memory_limit = parse_size(limit)?;
     }
     if let Some(dir) = &args.spill_dir {
+        // Checked now, not when the first partition spills in the middle of the scan.
+        if !dir.is_dir() {
+            return Err(Error::Config(format!(
+                "--spill-dir {} is not a directory: create it, or leave the flag out to spill into {}",
+                dir.display(),
+                std::env::temp_dir().display()
+            )));
+        }
         engine.spill_dir = dir.clone();
     }
     Ok(Job {

@@ -47,12 +47,20 @@ impl Observer for Bars {
                     "{prefix:>6} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}"
                 }
                 ProgressUnit::Rows => {
-                    "{prefix:>6} [{bar:30}] {human_pos}/{human_len} rows {per_sec} eta {eta}"
+                    "{prefix:>6} [{bar:30}] {human_pos}/{human_len} rows {rows_per_sec} eta {eta}"
                 }
             };
             bar.set_style(
                 ProgressStyle::with_template(template)
                     .expect("valid template")
+                    // Whole rows a second ({per_sec} shows four decimals).
+                    .with_key(
+                        "rows_per_sec",
+                        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ =
+                                write!(w, "{}/s", indicatif::HumanCount(state.per_sec() as u64));
+                        },
+                    )
                     .progress_chars("=> "),
             );
             bar.set_length(hint.total);

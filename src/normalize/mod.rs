@@ -263,6 +263,10 @@ pub struct Plan {
     /// Schema indices each side must read, ascending.
     #[serde(skip)]
     pub projections: [Vec<usize>; 2],
+    /// Where each side is read from, as every report shows it (password hidden, a
+    /// database source's table, query and filter included).
+    #[serde(skip)]
+    pub locations: [String; 2],
 }
 
 impl Plan {
@@ -489,6 +493,7 @@ impl Plan {
             only_in_target,
             excluded,
             projections,
+            locations: uris.map(str::to_string),
         })
     }
 

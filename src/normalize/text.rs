@@ -182,13 +182,13 @@ pub fn parse_number(text: &[u8]) -> Option<Number> {
     }))
 }
 
-/// Parses `true` / `false` in any letter case, and `t` / `f` (how PostgreSQL writes a
-/// boolean in text and CSV). Other spellings (1/0, yes/no) need a `bool` normalizer, so
+/// Parses `true` / `false` and `t` / `f` (how PostgreSQL writes a boolean in text and
+/// CSV), in any letter case. Other spellings (1/0, yes/no) need a `bool` normalizer, so
 /// a column of counts is never silently read as flags.
 pub fn parse_bool(text: &[u8]) -> Option<bool> {
-    if text.eq_ignore_ascii_case(b"true") || text == b"t" {
+    if text.eq_ignore_ascii_case(b"true") || text.eq_ignore_ascii_case(b"t") {
         Some(true)
-    } else if text.eq_ignore_ascii_case(b"false") || text == b"f" {
+    } else if text.eq_ignore_ascii_case(b"false") || text.eq_ignore_ascii_case(b"f") {
         Some(false)
     } else {
         None
@@ -515,7 +515,8 @@ mod tests {
         assert_eq!(parse_bool(b"yes"), None);
         assert_eq!(parse_bool(b"t"), Some(true));
         assert_eq!(parse_bool(b"f"), Some(false));
-        assert_eq!(parse_bool(b"T"), None);
+        assert_eq!(parse_bool(b"T"), Some(true));
+        assert_eq!(parse_bool(b"F"), Some(false));
     }
 
     #[test]

@@ -8,12 +8,10 @@ use crate::normalize::{ColumnPair, Plan};
 
 /// Writes the plan of `job` for a person.
 pub fn write_plan(job: &Job, plan: &Plan, out: &mut dyn Write) -> std::io::Result<()> {
-    use crate::source::postgres::redact;
     writeln!(
         out,
         "recon plan  {}  →  {}",
-        redact(&job.source),
-        redact(&job.target)
+        plan.locations[0], plan.locations[1]
     )?;
     writeln!(out)?;
     writeln!(out, "key:")?;

@@ -89,8 +89,16 @@ impl Report for TerminalSummary {
         if d.capped {
             writeln!(
                 out,
-                "  difference lines: {} in all, {} kept (--max-diff-rows {}); counts above are exact",
-                d.total, d.kept, d.max
+                "  difference lines: {} in all, {} kept (--max-diff-rows {}){}",
+                d.total,
+                d.kept,
+                d.max,
+                // After --fail-fast the counts are lower bounds (said below), not exact.
+                if s.complete {
+                    "; counts above are exact"
+                } else {
+                    ""
+                }
             )?;
         } else {
             writeln!(out, "  difference lines: {} (all kept)", d.total)?;

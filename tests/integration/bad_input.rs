@@ -347,6 +347,14 @@ fn bad_delimiter_and_partitions_are_usage_errors() {
         .code(2)
         .stderr(predicate::str::contains("power of two"));
     recon().args(["diff", "--source", "x"]).assert().code(2);
+    // A spill directory that does not exist is refused before the scan, not during it.
+    diff(&f, &f, "order_id")
+        .args(["--spill-dir", "/nonexistent/recon-spill"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--spill-dir /nonexistent/recon-spill is not a directory",
+        ));
     // A file read with the wrong delimiter: the error says which one it seems to use.
     let dir = tempfile::tempdir().unwrap();
     let semicolons = dir.path().join("s.csv");

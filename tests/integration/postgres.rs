@@ -835,6 +835,15 @@ fn a_query_is_a_source_too() {
             .contains("query=SELECT order_id AS id"),
         "{got:#}"
     );
+    // The plan shows them too.
+    recon()
+        .args(["explain", "--config"])
+        .arg(&job)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!(
+            "?table={s}.new&where=order_id <= 500"
+        )));
     // A location given as a flag replaces the job file's side, and says so.
     recon()
         .args(["diff", "--config"])

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_schema::SchemaRef;
+use arrow_schema::{Schema, SchemaRef};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection,
@@ -72,18 +72,11 @@ impl ParquetSource {
         }
         let schema = files[0].metadata.schema().clone();
         for part in &files[1..] {
-            let other = part.metadata.schema();
-            let same = other.fields().len() == schema.fields().len()
-                && other
-                    .fields()
-                    .iter()
-                    .zip(schema.fields())
-                    .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
-            if !same {
+            if let Some(difference) = schema_difference(&schema, part.metadata.schema()) {
                 return Err(Error::Parquet {
                     path: part.path.clone(),
                     message: format!(
-                        "its schema differs from {}; all part files of a directory must share one schema",
+                        "its schema differs from {}'s: {difference}; all part files of a directory must share one schema (same columns, order and types)",
                         files[0].path.display()
                     ),
                 });
@@ -122,6 +115,39 @@ impl ParquetSource {
             .with_projection(mask)
             .with_batch_size(self.batch_size))
     }
+}
+
+/// The first way `other` differs from `first` (column names, order and types), if any.
+fn schema_difference(first: &Schema, other: &Schema) -> Option<String> {
+    for (i, field) in first.fields().iter().enumerate() {
+        let Some(theirs) = other.fields().get(i) else {
+            return Some(format!(
+                "it has no column {:?} (column {})",
+                field.name(),
+                i + 1
+            ));
+        };
+        if theirs.name() != field.name() {
+            return Some(format!(
+                "column {} is {:?} there, {:?} here",
+                i + 1,
+                field.name(),
+                theirs.name()
+            ));
+        }
+        if theirs.data_type() != field.data_type() {
+            return Some(format!(
+                "column {:?} is {} there, {} here",
+                field.name(),
+                field.data_type(),
+                theirs.data_type()
+            ));
+        }
+    }
+    other
+        .fields()
+        .get(first.fields().len())
+        .map(|extra| format!("it has an extra column {:?}", extra.name()))
 }
 
 impl Source for ParquetSource {

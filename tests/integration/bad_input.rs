@@ -399,6 +399,25 @@ fn directory_entries_that_would_be_skipped_are_refused() {
 }
 
 #[test]
+fn part_files_with_different_schemas_name_the_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows: Vec<Row> = (1..=4)
+        .map(|id| Row {
+            id,
+            values: vec![Some("x".into()), None],
+        })
+        .collect();
+    write_parquet(&dir.path().join("part-0.parquet"), &rows[..2], 1, 10);
+    write_parquet(&dir.path().join("part-1.parquet"), &rows[2..], 2, 10);
+    diff(dir.path(), dir.path(), "id")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("part-1.parquet"))
+        .stderr(predicate::str::contains("its schema differs from"))
+        .stderr(predicate::str::contains("it has an extra column \"c1\""));
+}
+
+#[test]
 fn mixed_numeric_and_text_keys_are_ordered_without_panic() {
     let dir = tempfile::tempdir().unwrap();
     let (s, t) = (dir.path().join("k.csv"), dir.path().join("e.csv"));

@@ -561,6 +561,11 @@ impl ValueEncoder {
             Values::U32(a) => a.value(row).to_string(),
             Values::U64(a) => a.value(row).to_string(),
             Values::Decimal(a, scale) => format_decimal(a.value(row), *scale),
+            // Compared widened to f64, shown so: 0.1f32 is 0.10000000149011612, which is
+            // why it differs from a float64 0.1.
+            Values::F32(a) if self.compare_as == CompareAs::Float64 => {
+                f64::from(a.value(row)).to_string()
+            }
             Values::F32(a) => a.value(row).to_string(),
             Values::F64(a) => a.value(row).to_string(),
             Values::Bool(a) => a.value(row).to_string(),

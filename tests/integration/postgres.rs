@@ -584,6 +584,35 @@ fn decimals_written_with_exponents_equal_the_typed_numbers() {
     assert_eq!(got["matched"], 4, "{got:#}");
 }
 
+/// A real compared with a double precision is widened, and shown widened: 0.1 as a real
+/// is 0.10000000149011612, which is why it differs from the double 0.1.
+#[test]
+fn a_real_against_a_double_shows_the_widened_value() {
+    let s = schema("real_double");
+    pg::sql(&format!(
+        "CREATE TABLE {s}.r(id int primary key, f real); INSERT INTO {s}.r VALUES (1, 0.1), (2, 0.5);
+         CREATE TABLE {s}.d(id int primary key, f double precision); INSERT INTO {s}.d VALUES (1, 0.1), (2, 0.5);"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let diffs = dir.path().join("d.csv");
+    let got = summary_of(
+        &pg::table(&format!("{s}.r")),
+        &pg::table(&format!("{s}.d")),
+        "id",
+        &["--diffs", diffs.to_str().unwrap()],
+        0,
+    );
+    assert_eq!(
+        (got["matched"].as_u64(), got["changed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let text = std::fs::read_to_string(&diffs).unwrap();
+    assert!(
+        text.contains("1,changed,f,0.10000000149011612,0.1,"),
+        "{text}"
+    );
+}
+
 /// ctid repeats across partitions and children and views have none: such relations are
 /// read with their rows numbered by the key, and differing rows are still found again.
 #[test]

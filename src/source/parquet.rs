@@ -50,6 +50,15 @@ impl ParquetSource {
             let file = open_file(&path)?;
             let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())
                 .map_err(|e| parquet_error(&path, e))?;
+            // Dictionary-encoded columns (a pandas `category`) are read as their values.
+            let metadata = match plain_schema(metadata.schema()) {
+                Some(plain) => ArrowReaderMetadata::try_new(
+                    metadata.metadata().clone(),
+                    ArrowReaderOptions::new().with_schema(plain),
+                )
+                .map_err(|e| parquet_error(&path, e))?,
+                None => metadata,
+            };
             let mut group_starts = Vec::new();
             let mut next = 0u64;
             for group in metadata.metadata().row_groups() {
@@ -115,6 +124,30 @@ impl ParquetSource {
             .with_projection(mask)
             .with_batch_size(self.batch_size))
     }
+}
+
+/// `schema` with every dictionary column as its value type; `None` when it has none.
+fn plain_schema(schema: &Schema) -> Option<SchemaRef> {
+    use arrow_schema::{DataType, Field};
+    if !schema
+        .fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Dictionary(..)))
+    {
+        return None;
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Dictionary(_, values) => f.as_ref().clone().with_data_type(*values.clone()),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Some(Arc::new(Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    )))
 }
 
 /// The first way `other` differs from `first` (column names, order and types), if any.

@@ -377,3 +377,59 @@ fn every_json_field_is_documented() {
     }
     walk(&json(&summary), &doc, "");
 }
+
+/// A dictionary-encoded Parquet column (what pandas writes for a `category`) is read as
+/// its values.
+#[test]
+fn dictionary_encoded_parquet_columns_compare_as_their_values() {
+    use arrow_array::types::Int8Type;
+    use arrow_array::{
+        Array, ArrayRef, DictionaryArray, Int64Array, LargeStringArray, RecordBatch,
+    };
+    use arrow_schema::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let status: DictionaryArray<Int8Type> = DictionaryArray::try_new(
+        vec![Some(0i8), Some(1), None, Some(0)].into(),
+        Arc::new(LargeStringArray::from(vec!["active", "closed"])),
+    )
+    .unwrap();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("status", status.data_type().clone(), true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(vec![1, 2, 3, 4])),
+        Arc::new(status),
+    ];
+    let parquet = dir.path().join("t.parquet");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&parquet).unwrap(),
+        schema.clone(),
+        None,
+    )
+    .unwrap();
+    writer
+        .write(&RecordBatch::try_new(schema, columns).unwrap())
+        .unwrap();
+    writer.close().unwrap();
+    let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, "id,status\n1,active\n2,closed\n3,\n4,closed\n").unwrap();
+    let summary = dir.path().join("s.json");
+    recon()
+        .args(["diff", "--key", "id", "-q", "--source"])
+        .arg(&parquet)
+        .arg("--target")
+        .arg(&csv)
+        .arg("--json")
+        .arg(&summary)
+        .assert()
+        .code(0);
+    let s = json(&summary);
+    assert_eq!(
+        (s["matched"].as_u64(), s["changed"].as_u64()),
+        (Some(3), Some(1)),
+        "{s:#}"
+    );
+}

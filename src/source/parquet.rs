@@ -80,15 +80,31 @@ impl ParquetSource {
             });
         }
         let schema = files[0].metadata.schema().clone();
-        for part in &files[1..] {
-            if let Some(difference) = schema_difference(&schema, part.metadata.schema()) {
-                return Err(Error::Parquet {
-                    path: part.path.clone(),
-                    message: format!(
-                        "its schema differs from {}'s: {difference}; all part files of a directory must share one schema (same columns, order and types)",
-                        files[0].path.display()
-                    ),
-                });
+        let first = files[0].path.clone();
+        for part in &mut files[1..] {
+            let Some(difference) = schema_difference(&schema, part.metadata.schema()) else {
+                continue;
+            };
+            // Parts written by different tools may store the same columns a little
+            // differently (string vs large_string): read them as the first part's types
+            // when the Parquet reader can.
+            let as_first = ArrowReaderMetadata::try_new(
+                part.metadata.metadata().clone(),
+                ArrowReaderOptions::new().with_schema(schema.clone()),
+            );
+            match as_first {
+                Ok(metadata) if schema_difference(&schema, metadata.schema()).is_none() => {
+                    part.metadata = metadata;
+                }
+                _ => {
+                    return Err(Error::Parquet {
+                        path: part.path.clone(),
+                        message: format!(
+                            "its schema differs from {}'s: {difference}; all part files of a directory must share one schema (same columns, order and types)",
+                            first.display()
+                        ),
+                    });
+                }
             }
         }
         let splits = files

@@ -433,3 +433,54 @@ fn dictionary_encoded_parquet_columns_compare_as_their_values() {
         "{s:#}"
     );
 }
+
+/// Part files written by different tools (pyarrow's string, pandas 3's large_string) are
+/// read as the first part's types.
+#[test]
+fn part_files_with_compatible_types_read_as_one_schema() {
+    use arrow_array::{ArrayRef, Int64Array, LargeStringArray, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let parts = dir.path().join("parts");
+    std::fs::create_dir(&parts).unwrap();
+    let rows: Vec<Row> = (1..=2)
+        .map(|id| Row {
+            id,
+            values: vec![Some(format!("v{id}"))],
+        })
+        .collect();
+    write_parquet(&parts.join("part-0.parquet"), &rows, 1, 10);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, true),
+        Field::new("c0", DataType::LargeUtf8, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(vec![3, 4])),
+        Arc::new(LargeStringArray::from(vec!["v3", "v4"])),
+    ];
+    let mut writer = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(parts.join("part-1.parquet")).unwrap(),
+        schema.clone(),
+        None,
+    )
+    .unwrap();
+    writer
+        .write(&RecordBatch::try_new(schema, columns).unwrap())
+        .unwrap();
+    writer.close().unwrap();
+    let csv = dir.path().join("all.csv");
+    std::fs::write(&csv, "id,c0\n1,v1\n2,v2\n3,v3\n4,v4\n").unwrap();
+    let summary = dir.path().join("s.json");
+    recon()
+        .args(["diff", "--key", "id", "-q", "--source"])
+        .arg(&parts)
+        .arg("--target")
+        .arg(&csv)
+        .arg("--json")
+        .arg(&summary)
+        .assert()
+        .code(0);
+    assert_eq!(json(&summary)["matched"], 4);
+}

@@ -339,7 +339,7 @@ fn drill_changed(
                 let (l, r) = match le.tolerance() {
                     Some(tolerance) => {
                         let (lv, rv) = (le.value(rows[0]), re.value(rows[1]));
-                        if tolerance.equal(&lv, &rv) {
+                        if tolerance.equal_as(&lv, &rv, column.compare_as) {
                             continue;
                         }
                         (state(&lv), state(&rv))

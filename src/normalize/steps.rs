@@ -441,7 +441,14 @@ impl Step {
                 } else if (seconds, nanos) == text::TIMESTAMP_NEG_INFINITY {
                     Value::Date(text::DATE_NEG_INFINITY)
                 } else {
-                    Value::Date(seconds.div_euclid(86_400) as i32)
+                    match i32::try_from(seconds.div_euclid(86_400)) {
+                        Ok(day) if day != text::DATE_INFINITY && day != text::DATE_NEG_INFINITY => {
+                            Value::Date(day)
+                        }
+                        _ => Value::Unparseable(Cow::Owned(super::canonical::format_timestamp(
+                            seconds, nanos, true,
+                        ))),
+                    }
                 }
             }
             (step, Value::Number(m, s)) if step.is_number_step() => match step.apply_number(m, s) {
@@ -535,6 +542,13 @@ pub struct Tolerance {
 impl Tolerance {
     /// Whether `a` and `b` are equal within the tolerance. NULL equals only NULL.
     pub fn equal(&self, a: &Value<'_>, b: &Value<'_>) -> bool {
+        self.equal_as(a, b, CompareAs::Number)
+    }
+
+    /// [`Tolerance::equal`] for a column compared as `compare_as`: float32 values are
+    /// judged as the decimals they print as in float32 (1.1, not 1.100000023841858).
+    pub fn equal_as(&self, a: &Value<'_>, b: &Value<'_>, compare_as: CompareAs) -> bool {
+        let float32 = compare_as == CompareAs::Float32;
         match (a, b) {
             // A value that cannot be read is never equal to anything.
             (Value::Unparseable(_), _) | (_, Value::Unparseable(_)) => false,
@@ -546,11 +560,13 @@ impl Tolerance {
                 match self.decimal_equal((*am, *as_), (*bm, *bs)) {
                     Some(equal) => equal,
                     // Too large for exact arithmetic: floats.
-                    None => self.float_equal(decimal_to_f64(*am, *as_), decimal_to_f64(*bm, *bs)),
+                    None => {
+                        self.float_equal(decimal_to_f64(*am, *as_), decimal_to_f64(*bm, *bs), false)
+                    }
                 }
             }
             _ => match (as_float(a), as_float(b)) {
-                (Some(x), Some(y)) => self.float_equal(x, y),
+                (Some(x), Some(y)) => self.float_equal(x, y, float32),
                 _ => a == b,
             },
         }
@@ -569,7 +585,7 @@ impl Tolerance {
         }
     }
 
-    fn float_equal(&self, a: f64, b: f64) -> bool {
+    fn float_equal(&self, a: f64, b: f64, float32: bool) -> bool {
         if a == b || (a.is_nan() && b.is_nan()) {
             return true;
         }
@@ -580,7 +596,14 @@ impl Tolerance {
         }
         // The decimals the floats print as (1.1, not 1.100000000000000088…) are what a
         // tolerance written in decimal is about: 1.0 and 1.1 are within abs = 0.1.
-        let shortest = |x: f64| text::parse_decimal(format!("{x}").as_bytes());
+        let shortest = |x: f64| {
+            let printed = if float32 {
+                (x as f32).to_string()
+            } else {
+                x.to_string()
+            };
+            text::parse_decimal(printed.as_bytes())
+        };
         if let (Some(x), Some(y)) = (shortest(a), shortest(b))
             && let Some(equal) = self.decimal_equal(x, y)
         {
@@ -1208,6 +1231,9 @@ mod tests {
         assert!(tenth.equal(&Value::Float(1.0), &Value::Float(1.1)));
         assert!(tenth.equal(&Value::Float(-1.0), &Value::Float(-1.1)));
         assert!(!tenth.equal(&Value::Float(1.0), &Value::Float(1.1000001)));
+        let widened = |x: f32| Value::Float(f64::from(x));
+        assert!(tenth.equal_as(&widened(1.0), &widened(1.1), CompareAs::Float32));
+        assert!(!tenth.equal_as(&widened(1.0), &widened(1.2), CompareAs::Float32));
         assert!(rel.equal(&Value::Float(f64::INFINITY), &Value::Float(f64::INFINITY)));
     }
 

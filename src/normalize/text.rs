@@ -46,6 +46,10 @@ pub fn parse_decimal(text: &[u8]) -> Option<(i128, i8)> {
     }
     if let Some(exponent) = exponent {
         scale -= exponent;
+        if mantissa == 0 {
+            // 0E+9999 is 0.
+            scale = scale.max(0);
+        }
         // A scale of at least 0: 1.5E+3 is 1500.
         while scale < 0 {
             if mantissa != 0 {
@@ -335,7 +339,11 @@ pub fn parse_timestamp_zoned(text: &[u8]) -> Option<(i64, u32, bool)> {
         _ => return None,
     };
     let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset_seconds;
-    Some((seconds, nanos, zoned))
+    // Only instants strictly inside 64-bit microseconds: the extremes stand for infinity,
+    // and a real timestamp must never read as one.
+    let micros = i128::from(seconds) * 1_000_000 + i128::from(nanos / 1_000);
+    (micros > i128::from(i64::MIN) && micros < i128::from(i64::MAX))
+        .then_some((seconds, nanos, zoned))
 }
 
 fn digits(text: &[u8]) -> Option<u64> {
@@ -467,6 +475,9 @@ mod tests {
             Some((days_from_civil_checked(10_000, 1, 1).unwrap() * 86_400, 0))
         );
         assert!(parse_date(b"5874897-12-31").is_some());
+        // The instant recon's infinity stands on is not a timestamp text can name.
+        assert_eq!(parse_timestamp(b"294247-01-10T04:00:54.775807Z"), None);
+        assert!(parse_timestamp(b"294247-01-10T04:00:54.775806Z").is_some());
         assert_eq!(parse_date(b"12345678-01-01"), None);
         assert_eq!(parse_date(b"202-01-01"), None);
     }

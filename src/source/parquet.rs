@@ -85,15 +85,21 @@ impl ParquetSource {
             let Some(difference) = schema_difference(&schema, part.metadata.schema()) else {
                 continue;
             };
-            // Parts written by different tools may store the same columns a little
-            // differently (string vs large_string): read them as the first part's types
-            // when the Parquet reader can.
-            let as_first = ArrowReaderMetadata::try_new(
-                part.metadata.metadata().clone(),
-                ArrowReaderOptions::new().with_schema(schema.clone()),
-            );
+            // Parts written by different tools may store text or bytes a little
+            // differently (string vs large_string): read them as the first part's types.
+            // Only then: the reader would also accept, say, nanoseconds as microseconds
+            // and change every value.
+            let as_first = same_but_offsets(&schema, part.metadata.schema())
+                .then(|| {
+                    ArrowReaderMetadata::try_new(
+                        part.metadata.metadata().clone(),
+                        ArrowReaderOptions::new().with_schema(schema.clone()),
+                    )
+                    .ok()
+                })
+                .flatten();
             match as_first {
-                Ok(metadata) if schema_difference(&schema, metadata.schema()).is_none() => {
+                Some(metadata) => {
                     part.metadata = metadata;
                 }
                 _ => {
@@ -164,6 +170,24 @@ fn plain_schema(schema: &Schema) -> Option<SchemaRef> {
         fields,
         schema.metadata().clone(),
     )))
+}
+
+/// Whether two schemas name the same columns in the same order with the same types, but
+/// for how text and bytes are laid out (Utf8, LargeUtf8 or Utf8View; Binary, LargeBinary
+/// or BinaryView): the values read are the same either way.
+fn same_but_offsets(first: &Schema, other: &Schema) -> bool {
+    use arrow_schema::DataType::*;
+    let family = |t: &arrow_schema::DataType| match t {
+        Utf8 | LargeUtf8 | Utf8View => Some(0),
+        Binary | LargeBinary | BinaryView => Some(1),
+        _ => None,
+    };
+    first.fields().len() == other.fields().len()
+        && first.fields().iter().zip(other.fields()).all(|(a, b)| {
+            a.name() == b.name()
+                && (a.data_type() == b.data_type()
+                    || family(a.data_type()).is_some_and(|f| family(b.data_type()) == Some(f)))
+        })
 }
 
 /// The first way `other` differs from `first` (column names, order and types), if any.

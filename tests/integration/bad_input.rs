@@ -415,6 +415,47 @@ fn part_files_with_different_schemas_name_the_difference() {
         .stderr(predicate::str::contains("part-1.parquet"))
         .stderr(predicate::str::contains("its schema differs from"))
         .stderr(predicate::str::contains("it has an extra column \"c1\""));
+
+    // Microseconds in one part, nanoseconds in the other: refused, never reinterpreted
+    // (read with the first part's type, every value of the second would be 1000x off).
+    use arrow_array::{ArrayRef, RecordBatch, TimestampMicrosecondArray, TimestampNanosecondArray};
+    use arrow_schema::{Field, Schema};
+    use std::sync::Arc;
+    let units = tempfile::tempdir().unwrap();
+    for (name, column) in [
+        (
+            "part-0.parquet",
+            Arc::new(TimestampMicrosecondArray::from(vec![1_700_000_000_000_000])) as ArrayRef,
+        ),
+        (
+            "part-1.parquet",
+            Arc::new(TimestampNanosecondArray::from(vec![
+                1_700_000_000_000_000_000,
+            ])) as ArrayRef,
+        ),
+    ] {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "ts",
+            column.data_type().clone(),
+            true,
+        )]));
+        let mut writer = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(units.path().join(name)).unwrap(),
+            schema.clone(),
+            None,
+        )
+        .unwrap();
+        writer
+            .write(&RecordBatch::try_new(schema, vec![column]).unwrap())
+            .unwrap();
+        writer.close().unwrap();
+    }
+    diff(units.path(), units.path(), "ts")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "column \"ts\" is Timestamp(µs) there",
+        ));
 }
 
 #[test]

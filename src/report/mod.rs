@@ -185,17 +185,32 @@ pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> R
             .iter()
             .map(|o| owners::file_stem(&o.owner))
             .collect();
-        let mut written = Vec::new();
+        // Two owners whose names map to one file name get a suffix each.
+        let stems: Vec<String> = outcome
+            .summary
+            .owners
+            .iter()
+            .zip(&stems)
+            .map(|(owner, stem)| {
+                if stems.iter().filter(|s| *s == stem).count() > 1 {
+                    format!(
+                        "{stem}-{:08x}",
+                        xxhash_rust::xxh3::xxh3_64(owner.owner.as_bytes()) as u32
+                    )
+                } else {
+                    stem.clone()
+                }
+            })
+            .collect();
+        // The list first: should a write below fail, the next run still knows these
+        // files are recon's.
+        let mut listed: Vec<String> = stems
+            .iter()
+            .flat_map(|stem| [format!("{stem}.md"), format!("{stem}.html")])
+            .collect();
+        listed.push(String::new());
+        write_text(&listed.join("\n"), &owners_dir.join(OWNERS_WRITTEN))?;
         for (owner, stem) in outcome.summary.owners.iter().zip(&stems) {
-            // Two owners whose names map to one file name get a suffix each.
-            let stem = if stems.iter().filter(|s| *s == stem).count() > 1 {
-                format!(
-                    "{stem}-{:08x}",
-                    xxhash_rust::xxh3::xxh3_64(owner.owner.as_bytes()) as u32
-                )
-            } else {
-                stem.clone()
-            };
             write_text(
                 &owners::markdown(outcome, owner),
                 &owners_dir.join(format!("{stem}.md")),
@@ -204,11 +219,7 @@ pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> R
                 &owners::html(outcome, owner),
                 &owners_dir.join(format!("{stem}.html")),
             )?;
-            written.push(format!("{stem}.md"));
-            written.push(format!("{stem}.html"));
         }
-        written.push(String::new());
-        write_text(&written.join("\n"), &owners_dir.join(OWNERS_WRITTEN))?;
     } else {
         // An owners/ folder left empty by the removal above goes too.
         let _ = std::fs::remove_dir(dir.join("owners"));
@@ -320,7 +331,7 @@ pub fn check_report_dir(dir: &Path, inputs: &[&str]) -> Result<()> {
     }
     if let Some(foreign) = owner_entries(dir)?.1.first() {
         return Err(Error::Config(format!(
-            "--report-dir {}: {} was not written by recon (owners/{OWNERS_WRITTEN} lists what it wrote), and recon replaces owners/ on every run; move it, or write reports elsewhere",
+            "--report-dir {}: {} was not written by recon (it is not in owners/{OWNERS_WRITTEN}, the list of what recon wrote; a folder from a recon older than that list has none), and recon replaces owners/ on every run: move it, or write reports elsewhere",
             dir.display(),
             foreign.display()
         )));

@@ -418,8 +418,7 @@ fn part_files_with_different_schemas_name_the_difference() {
 
     // Microseconds in one part, nanoseconds in the other: refused, never reinterpreted
     // (read with the first part's type, every value of the second would be 1000x off).
-    use arrow_array::{ArrayRef, RecordBatch, TimestampMicrosecondArray, TimestampNanosecondArray};
-    use arrow_schema::{Field, Schema};
+    use arrow_array::{ArrayRef, TimestampMicrosecondArray, TimestampNanosecondArray};
     use std::sync::Arc;
     let units = tempfile::tempdir().unwrap();
     for (name, column) in [
@@ -434,21 +433,7 @@ fn part_files_with_different_schemas_name_the_difference() {
             ])) as ArrayRef,
         ),
     ] {
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            "ts",
-            column.data_type().clone(),
-            true,
-        )]));
-        let mut writer = parquet::arrow::ArrowWriter::try_new(
-            std::fs::File::create(units.path().join(name)).unwrap(),
-            schema.clone(),
-            None,
-        )
-        .unwrap();
-        writer
-            .write(&RecordBatch::try_new(schema, vec![column]).unwrap())
-            .unwrap();
-        writer.close().unwrap();
+        write_columns(&units.path().join(name), vec![("ts", column)]);
     }
     diff(units.path(), units.path(), "ts")
         .assert()

@@ -378,15 +378,27 @@ fn every_json_field_is_documented() {
     walk(&json(&summary), &doc, "");
 }
 
+/// `recon diff --key id` of two locations; checks exit code 0 and returns the summary.
+fn diff_summary(source: &std::path::Path, target: &std::path::Path) -> serde_json::Value {
+    let summary = tempfile::NamedTempFile::new().unwrap();
+    recon()
+        .args(["diff", "--key", "id", "-q", "--source"])
+        .arg(source)
+        .arg("--target")
+        .arg(target)
+        .arg("--json")
+        .arg(summary.path())
+        .assert()
+        .code(0);
+    json(summary.path())
+}
+
 /// A dictionary-encoded Parquet column (what pandas writes for a `category`) is read as
 /// its values.
 #[test]
 fn dictionary_encoded_parquet_columns_compare_as_their_values() {
     use arrow_array::types::Int8Type;
-    use arrow_array::{
-        Array, ArrayRef, DictionaryArray, Int64Array, LargeStringArray, RecordBatch,
-    };
-    use arrow_schema::{DataType, Field, Schema};
+    use arrow_array::{DictionaryArray, Int64Array, LargeStringArray};
     use std::sync::Arc;
 
     let dir = tempfile::tempdir().unwrap();
@@ -395,38 +407,17 @@ fn dictionary_encoded_parquet_columns_compare_as_their_values() {
         Arc::new(LargeStringArray::from(vec!["active", "closed"])),
     )
     .unwrap();
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, false),
-        Field::new("status", status.data_type().clone(), true),
-    ]));
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(Int64Array::from(vec![1, 2, 3, 4])),
-        Arc::new(status),
-    ];
     let parquet = dir.path().join("t.parquet");
-    let mut writer = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&parquet).unwrap(),
-        schema.clone(),
-        None,
-    )
-    .unwrap();
-    writer
-        .write(&RecordBatch::try_new(schema, columns).unwrap())
-        .unwrap();
-    writer.close().unwrap();
+    write_columns(
+        &parquet,
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![1, 2, 3, 4]))),
+            ("status", Arc::new(status)),
+        ],
+    );
     let csv = dir.path().join("t.csv");
     std::fs::write(&csv, "id,status\n1,active\n2,closed\n3,\n4,closed\n").unwrap();
-    let summary = dir.path().join("s.json");
-    recon()
-        .args(["diff", "--key", "id", "-q", "--source"])
-        .arg(&parquet)
-        .arg("--target")
-        .arg(&csv)
-        .arg("--json")
-        .arg(&summary)
-        .assert()
-        .code(0);
-    let s = json(&summary);
+    let s = diff_summary(&parquet, &csv);
     assert_eq!(
         (s["matched"].as_u64(), s["changed"].as_u64()),
         (Some(3), Some(1)),
@@ -438,8 +429,7 @@ fn dictionary_encoded_parquet_columns_compare_as_their_values() {
 /// read as the first part's types.
 #[test]
 fn part_files_with_compatible_types_read_as_one_schema() {
-    use arrow_array::{ArrayRef, Int64Array, LargeStringArray, RecordBatch};
-    use arrow_schema::{DataType, Field, Schema};
+    use arrow_array::{Int64Array, LargeStringArray};
     use std::sync::Arc;
 
     let dir = tempfile::tempdir().unwrap();
@@ -452,35 +442,14 @@ fn part_files_with_compatible_types_read_as_one_schema() {
         })
         .collect();
     write_parquet(&parts.join("part-0.parquet"), &rows, 1, 10);
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, true),
-        Field::new("c0", DataType::LargeUtf8, true),
-    ]));
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(Int64Array::from(vec![3, 4])),
-        Arc::new(LargeStringArray::from(vec!["v3", "v4"])),
-    ];
-    let mut writer = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(parts.join("part-1.parquet")).unwrap(),
-        schema.clone(),
-        None,
-    )
-    .unwrap();
-    writer
-        .write(&RecordBatch::try_new(schema, columns).unwrap())
-        .unwrap();
-    writer.close().unwrap();
+    write_columns(
+        &parts.join("part-1.parquet"),
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![3, 4]))),
+            ("c0", Arc::new(LargeStringArray::from(vec!["v3", "v4"]))),
+        ],
+    );
     let csv = dir.path().join("all.csv");
     std::fs::write(&csv, "id,c0\n1,v1\n2,v2\n3,v3\n4,v4\n").unwrap();
-    let summary = dir.path().join("s.json");
-    recon()
-        .args(["diff", "--key", "id", "-q", "--source"])
-        .arg(&parts)
-        .arg("--target")
-        .arg(&csv)
-        .arg("--json")
-        .arg(&summary)
-        .assert()
-        .code(0);
-    assert_eq!(json(&summary)["matched"], 4);
+    assert_eq!(diff_summary(&parts, &csv)["matched"], 4);
 }

@@ -90,3 +90,20 @@ pub fn write_parquet(path: &Path, rows: &[Row], width: usize, row_group: usize) 
     writer.write(&batch).unwrap();
     writer.close().unwrap();
 }
+
+/// Writes named Arrow columns (all nullable, their own types) as one Parquet file.
+pub fn write_columns(path: &Path, columns: Vec<(&str, ArrayRef)>) {
+    let schema = Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(name, array)| Field::new(*name, array.data_type().clone(), true))
+            .collect::<Vec<_>>(),
+    ));
+    let arrays = columns.into_iter().map(|(_, array)| array).collect();
+    let batch = RecordBatch::try_new(schema.clone(), arrays).unwrap();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None)
+            .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+}

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::compare::{Comparison, Smallest};
 use crate::digest::{Digester, ENTRY_BYTES};
-use crate::drilldown::{DiffLine, Mask, attribute_and_mask, drill_down};
+use crate::drilldown::{DiffKind, DiffLine, Mask, attribute_and_mask, drill_down};
 use crate::error::{Error, Result, Side};
 use crate::metrics::{Criteria, Measurements, PhaseTimes, RunInfo, Summary};
 use crate::normalize::{ColumnSelection, Plan};
@@ -276,6 +276,14 @@ impl Job {
                 table_owner: self.owner.as_deref(),
                 complete,
                 counts,
+                one_sided_keys: [DiffKind::MissingInTarget, DiffKind::ExtraInTarget].map(|kind| {
+                    drilled
+                        .lines
+                        .iter()
+                        .filter(|l| l.kind == kind)
+                        .map(|l| l.key.as_slice())
+                        .collect()
+                }),
                 columns: &drilled.columns,
                 kept_lines: drilled.lines.len() as u64,
                 max_lines: self.engine.max_diff_rows,

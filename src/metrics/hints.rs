@@ -179,6 +179,46 @@ fn common_factor(samples: &[Pair]) -> Option<String> {
     None
 }
 
+/// A hint when nearly every key of the union is on one side only, from sampled keys
+/// missing in the target and extra in it: keys that differ only in trailing blanks
+/// (char(n) against varchar), surrounding whitespace or letter case.
+pub fn key_hint(union: u64, one_sided: u64, keys: &[Vec<&[Option<String>]>; 2]) -> Option<String> {
+    let [missing, extra] = keys;
+    if union < 3
+        || (one_sided as f64) < NEARLY_ALL * union as f64
+        || missing.is_empty()
+        || extra.is_empty()
+    {
+        return None;
+    }
+    let fits = |normalize: &dyn Fn(&str) -> String| {
+        let spelled = |key: &&[Option<String>]| -> Vec<Option<String>> {
+            key.iter()
+                .map(|part| part.as_deref().map(normalize))
+                .collect()
+        };
+        let extra: std::collections::HashSet<Vec<Option<String>>> =
+            extra.iter().map(spelled).collect();
+        let hits = missing
+            .iter()
+            .filter(|k| extra.contains(&spelled(k)))
+            .count();
+        hits as f64 >= FITS * missing.len() as f64
+    };
+    let cause = if fits(&|k| k.trim_end_matches(' ').to_string()) {
+        "trailing blanks (char(n) padding?) — add `rtrim`"
+    } else if fits(&|k| k.trim().to_string()) {
+        "surrounding whitespace — add `trim`"
+    } else if fits(&str::to_lowercase) {
+        "letter case — add `lower`"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "nearly every key is on one side only, and the keys differ only in {cause} to the key column's normalizers in a job file?"
+    ))
+}
+
 /// A constant shift in whole quarter hours (time zones), in seconds.
 fn common_shift(samples: &[Pair]) -> Option<i64> {
     let shifts: Vec<i64> = samples
@@ -202,6 +242,26 @@ mod tests {
         v.iter()
             .map(|(a, b)| (Some(a.to_string()), Some(b.to_string())))
             .collect()
+    }
+
+    #[test]
+    fn one_sided_keys_that_differ_only_in_blanks_get_a_hint() {
+        let key = |k: &str| vec![Some(k.to_string())];
+        let missing = [key("ab    "), key("cd    "), key("ef    ")];
+        let extra = [key("ab"), key("cd"), key("ef")];
+        let keys = [
+            missing.iter().map(Vec::as_slice).collect(),
+            extra.iter().map(Vec::as_slice).collect(),
+        ];
+        assert!(key_hint(6, 6, &keys).unwrap().contains("add `rtrim`"));
+        // Not when most keys match.
+        assert_eq!(key_hint(100, 6, &keys), None);
+        let unrelated = [key("x"), key("y"), key("z")];
+        let keys = [
+            keys[0].clone(),
+            unrelated.iter().map(Vec::as_slice).collect(),
+        ];
+        assert_eq!(key_hint(6, 6, &keys), None);
     }
 
     #[test]

@@ -321,6 +321,9 @@ pub struct Measurements<'a> {
     pub complete: bool,
     /// Comparison counts.
     pub counts: Counts,
+    /// Sampled keys missing in the target and extra in it (as shown: masked when
+    /// sensitive), for a hint when nearly every key is on one side only.
+    pub one_sided_keys: [Vec<&'a [Option<String>]>; 2],
     /// Drill-down counts.
     pub columns: &'a ColumnCounts,
     /// Lines kept.
@@ -385,6 +388,13 @@ impl Summary {
                 "{} source and {} target keys do not read as the key's type: such rows can only be missing or extra",
                 m.unparseable_keys[0], m.unparseable_keys[1]
             ));
+        }
+        if let Some(hint) = hints::key_hint(
+            union,
+            counts.missing_in_target + counts.extra_in_target,
+            &m.one_sided_keys,
+        ) {
+            warnings.push(hint);
         }
         if union > 0 && m.plan.columns.is_empty() {
             warnings

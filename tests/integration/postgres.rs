@@ -613,6 +613,31 @@ fn a_real_against_a_double_shows_the_widened_value() {
     );
 }
 
+/// A char(n) key against a varchar key: every key is one-sided, and the summary says why.
+#[test]
+fn padded_char_keys_against_varchar_keys_get_a_hint() {
+    let s = schema("char_keys");
+    pg::sql(&format!(
+        "CREATE TABLE {s}.a(code char(8) primary key, v int);
+         CREATE TABLE {s}.b(code varchar(8) primary key, v int);
+         INSERT INTO {s}.a SELECT 'c' || i, i FROM generate_series(1, 50) i;
+         INSERT INTO {s}.b SELECT 'c' || i, i FROM generate_series(1, 50) i;"
+    ));
+    let got = summary_of(
+        &pg::table(&format!("{s}.a")),
+        &pg::table(&format!("{s}.b")),
+        "code",
+        &[],
+        0,
+    );
+    assert_eq!(got["missing_in_target"], 50);
+    let warnings = got["warnings"].to_string();
+    assert!(
+        warnings.contains("trailing blanks (char(n) padding?) — add `rtrim`"),
+        "{got:#}"
+    );
+}
+
 /// ctid repeats across partitions and children and views have none: such relations are
 /// read with their rows numbered by the key, and differing rows are still found again.
 #[test]

@@ -5,6 +5,7 @@
 pub mod canonical;
 pub mod steps;
 pub mod text;
+pub mod wide;
 
 use std::fmt;
 use std::sync::Arc;

@@ -13,6 +13,7 @@ use unicode_normalization::UnicodeNormalization;
 use super::CompareAs;
 use super::canonical::decimal_to_f64;
 use super::text::{self, Number, WideNumber};
+use super::wide::WideDecimal;
 
 /// One value on its way to the canonical encoding.
 #[derive(Debug, Clone, PartialEq)]
@@ -556,6 +557,16 @@ impl Tolerance {
             // NaN and the infinities equal only themselves, whatever the tolerance.
             (Value::Wide(a), Value::Wide(b)) if a == b => true,
             (Value::Wide(w), _) | (_, Value::Wide(w)) if !matches!(w, WideNumber::Big(_)) => false,
+            // Decimals beyond 38 digits, against each other or a shorter one: exactly.
+            (Value::Wide(WideNumber::Big(x)), Value::Wide(WideNumber::Big(y))) => {
+                match (WideDecimal::parse(x), WideDecimal::parse(y)) {
+                    (Some(x), Some(y)) => self.wide_equal(&x, &y),
+                    _ => x == y,
+                }
+            }
+            (Value::Wide(WideNumber::Big(x)), Value::Number(m, s))
+            | (Value::Number(m, s), Value::Wide(WideNumber::Big(x))) => WideDecimal::parse(x)
+                .is_some_and(|x| self.wide_equal(&x, &WideDecimal::from_decimal(*m, *s))),
             (Value::Number(am, as_), Value::Number(bm, bs)) => {
                 match self.decimal_equal((*am, *as_), (*bm, *bs)) {
                     Some(equal) => equal,
@@ -570,6 +581,16 @@ impl Tolerance {
                 _ => a == b,
             },
         }
+    }
+
+    /// Whether two decimals of any width are within the tolerance, decided exactly.
+    fn wide_equal(&self, a: &WideDecimal, b: &WideDecimal) -> bool {
+        let abs = self.abs.map(|(tm, ts)| WideDecimal::from_decimal(tm, ts));
+        let rel = self
+            .rel
+            .and_then(|rel| text::parse_decimal(format!("{rel}").as_bytes()))
+            .map(|(rm, rs)| WideDecimal::from_decimal(rm, rs));
+        super::wide::within(a, b, abs.as_ref(), rel.as_ref())
     }
 
     /// Whether two decimals are within the tolerance, decided exactly; `None` when they
@@ -1211,12 +1232,16 @@ mod tests {
         ));
         assert!(!t.equal(&wide(WideNumber::Infinity), &Value::Number(1, 0)));
         assert!(!t.equal(&wide(WideNumber::NaN), &Value::Float(f64::NAN)));
-        // Beyond 38 digits: equal only when every digit is, never through a float that
+        // Beyond 38 digits: within the tolerance exactly, never through a float that
         // cannot hold the digit where they differ.
         assert!(t.equal(&wide(big(400)), &wide(big(400))));
         assert!(!t.equal(&wide(big(400)), &wide(big(401))));
         let near = |last: &str| wide(WideNumber::Big(format!("1{}{last}", "0".repeat(43))));
         assert!(!t.equal(&near("0.5"), &near("1.5")));
+        assert!(t.equal(&near("0.5"), &near("0.9")));
+        let long = wide(WideNumber::Big(format!("0.{}", "1".repeat(45))));
+        assert!(t.equal(&long, &Value::Number(1, 1)));
+        assert!(!t.equal(&long, &Value::Number(7, 1)));
         // An infinity is within no relative tolerance of a finite value.
         let rel = Tolerance {
             abs: None,

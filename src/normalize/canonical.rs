@@ -360,7 +360,7 @@ impl ValueEncoder {
             Values::Decimal(a, scale) => {
                 let mantissa = a.value(row);
                 if self.compare_as == CompareAs::Float64 {
-                    put_float(decimal_to_f64(mantissa, *scale), out)
+                    put_exact_float(mantissa, *scale, out)
                 } else {
                     put_number(mantissa, *scale, out)
                 }
@@ -383,7 +383,7 @@ impl ValueEncoder {
     #[inline]
     fn encode_integer(&self, value: i128, out: &mut Vec<u8>) -> Encoded {
         if self.compare_as == CompareAs::Float64 {
-            put_float(value as f64, out)
+            put_exact_float(value, 0, out)
         } else {
             put_number(value, 0, out)
         }
@@ -501,9 +501,9 @@ impl ValueEncoder {
             Values::U64(a) => self.fill(slots, |r, s| {
                 integer_slot(i128::from(a.value(r)), as_float, s)
             }),
-            Values::Decimal(a, scale) if as_float => self.fill(slots, |r, s| {
-                float_slot(decimal_to_f64(a.value(r), *scale), s)
-            }),
+            Values::Decimal(a, scale) if as_float => {
+                self.fill(slots, |r, s| exact_float_slot(a.value(r), *scale, s))
+            }
             Values::Decimal(a, scale) => {
                 self.fill(slots, |r, s| number_slot(a.value(r), *scale, s))
             }
@@ -729,7 +729,8 @@ pub fn encode_value(value: &Value<'_>, compare_as: CompareAs, out: &mut Vec<u8>)
         }
         Value::Text(t) => put_bytes(TAG_TEXT, t.as_bytes(), out),
         Value::Bytes(b) => put_bytes(TAG_BYTES, b, out),
-        Value::Number(m, s) if matches!(compare_as, CompareAs::Float64 | CompareAs::Float32) => {
+        Value::Number(m, s) if compare_as == CompareAs::Float64 => put_exact_float(*m, *s, out),
+        Value::Number(m, s) if compare_as == CompareAs::Float32 => {
             put_float(decimal_to_f64(*m, *s), out)
         }
         Value::Number(m, s) => put_number(*m, *s, out),
@@ -771,7 +772,8 @@ fn value_slot(
         }
         Value::Text(t) => text_slot(t.as_bytes(), CompareAs::Text, slot),
         Value::Bytes(b) => hashed_slot(TAG_BYTES, b, slot),
-        Value::Number(m, s) if matches!(compare_as, CompareAs::Float64 | CompareAs::Float32) => {
+        Value::Number(m, s) if compare_as == CompareAs::Float64 => exact_float_slot(*m, *s, slot),
+        Value::Number(m, s) if compare_as == CompareAs::Float32 => {
             float_slot(decimal_to_f64(*m, *s), slot)
         }
         Value::Number(m, s) => number_slot(*m, *s, slot),
@@ -929,7 +931,7 @@ fn hashed_slot(tag: u8, bytes: &[u8], slot: &mut [u8]) {
 #[inline(always)]
 fn integer_slot(value: i128, as_float: bool, slot: &mut [u8]) {
     if as_float {
-        float_slot(value as f64, slot)
+        exact_float_slot(value, 0, slot)
     } else {
         number_slot(value, 0, slot)
     }
@@ -963,6 +965,39 @@ fn timestamp_slot(seconds: i64, nanos: u32, slot: &mut [u8]) {
 }
 
 /// A decimal as the nearest float the same way everywhere (digest slots, tolerances).
+/// The float an exact number equals when compared with floats: the float whose shortest
+/// decimal is that number (0.1, 2.5, any integer up to 2^53). `None` when no float is:
+/// the nearest one would drop digits (9007199254740993 becomes …992, 12345678901234567.89
+/// becomes …568), so it must not equal any float — that is a real loss of data.
+pub(crate) fn exact_as_float(mantissa: i128, scale: i8) -> Option<f64> {
+    let (mantissa, scale) = normalize_number(mantissa, scale);
+    // Up to 15 significant digits always survive the round trip (DBL_DIG), and for
+    // these decimal_to_f64 rounds once, to the nearest float.
+    if mantissa.unsigned_abs() < 1_000_000_000_000_000 && (0..=22).contains(&scale) {
+        return Some(decimal_to_f64(mantissa, scale));
+    }
+    let nearest: f64 = format_decimal(mantissa, scale).parse().ok()?;
+    let back = text::parse_decimal(format!("{nearest}").as_bytes())?;
+    (normalize_number(back.0, back.1) == (mantissa, scale)).then_some(nearest)
+}
+
+/// The slot of an exact number compared as float64: the float's, or the exact number's
+/// own (which no float slot equals) when no float holds it.
+fn exact_float_slot(mantissa: i128, scale: i8, slot: &mut [u8]) {
+    match exact_as_float(mantissa, scale) {
+        Some(x) => float_slot(x, slot),
+        None => number_slot(mantissa, scale, slot),
+    }
+}
+
+/// [`exact_float_slot`]'s encoding.
+fn put_exact_float(mantissa: i128, scale: i8, out: &mut Vec<u8>) -> Encoded {
+    match exact_as_float(mantissa, scale) {
+        Some(x) => put_float(x, out),
+        None => put_number(mantissa, scale, out),
+    }
+}
+
 pub(crate) fn decimal_to_f64(mantissa: i128, scale: i8) -> f64 {
     if scale >= 0 {
         mantissa as f64 / 10f64.powi(i32::from(scale))
@@ -1069,6 +1104,21 @@ mod tests {
 
     fn text(s: Option<&str>) -> ArrayRef {
         Arc::new(StringArray::from(vec![s]))
+    }
+
+    #[test]
+    fn exact_numbers_equal_a_float_only_when_it_holds_them() {
+        assert_eq!(exact_as_float(1, 1), Some(0.1));
+        assert_eq!(exact_as_float(1999, 2), Some(19.99));
+        assert_eq!(
+            exact_as_float(9_007_199_254_740_992, 0),
+            Some(9_007_199_254_740_992.0)
+        );
+        assert_eq!(exact_as_float(9_007_199_254_740_993, 0), None);
+        assert_eq!(exact_as_float(1_234_567_890_123_456_789, 2), None);
+        assert_eq!(exact_as_float(10_000_000_000_000_000_000_002, 2), None);
+        assert_eq!(exact_as_float(12_345_678_901_234_567, 0), None);
+        assert_eq!(exact_as_float(1, 30), Some(1e-30));
     }
 
     #[test]

@@ -931,7 +931,7 @@ fn compare_as(a: Kind, b: Kind) -> Option<(CompareAs, Vec<String>)> {
         ),
         (Float32 | Float64, Integer | Decimal) | (Integer | Decimal, Float32 | Float64) => (
             CompareAs::Float64,
-            vec!["exact number converted to float64".into()],
+            vec!["exact number equal to a float64 only if the float is that number (its shortest decimal), so dropped digits show".into()],
         ),
         (Bool, Bool) => (CompareAs::Bool, vec![]),
         (Date, Date) => (CompareAs::Date, vec![]),

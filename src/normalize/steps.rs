@@ -11,7 +11,7 @@ use chrono::{NaiveDateTime, TimeZone};
 use unicode_normalization::UnicodeNormalization;
 
 use super::CompareAs;
-use super::canonical::decimal_to_f64;
+use super::canonical::{decimal_to_f64, exact_as_float};
 use super::text::{self, Number, WideNumber};
 use super::wide::WideDecimal;
 
@@ -478,6 +478,17 @@ impl Step {
                 // never silently approximated.
                 (_, w) => Value::Unparseable(Cow::Owned(w.text().to_string())),
             },
+            // A float goes through number steps as the decimal it prints as, exactly:
+            // 19.99 × 100 is 1999 (not 1998.9999999999998) and 0.285 rounds to 0.29.
+            (step, Value::Float(v))
+                if step.is_number_step() && shortest_decimal(v, false).is_some() =>
+            {
+                let (m, s) = shortest_decimal(v, false).expect("checked");
+                match step.apply_number(m, s) {
+                    Some((m, s)) => Value::Number(m, s),
+                    None => Value::Unparseable(Cow::Owned(v.to_string())),
+                }
+            }
             (Step::Scale(m, s), Value::Float(v)) => {
                 Value::Float(v * (*m as f64) / 10f64.powi(i32::from(*s)))
             }
@@ -576,6 +587,17 @@ impl Tolerance {
                     }
                 }
             }
+            // An exact number against a float: against the decimal the float prints as,
+            // exactly (100000000000000000000.02 is not within 0.01 of 1e20).
+            (Value::Number(m, s), Value::Float(f)) | (Value::Float(f), Value::Number(m, s)) => {
+                if !f.is_finite() {
+                    return false;
+                }
+                match shortest_decimal(*f, float32).and_then(|d| self.decimal_equal((*m, *s), d)) {
+                    Some(equal) => equal,
+                    None => self.float_equal(decimal_to_f64(*m, *s), *f, float32),
+                }
+            }
             _ => match (as_float(a), as_float(b)) {
                 (Some(x), Some(y)) => self.float_equal(x, y, float32),
                 _ => a == b,
@@ -617,15 +639,7 @@ impl Tolerance {
         }
         // The decimals the floats print as (1.1, not 1.100000000000000088…) are what a
         // tolerance written in decimal is about: 1.0 and 1.1 are within abs = 0.1.
-        let shortest = |x: f64| {
-            let printed = if float32 {
-                (x as f32).to_string()
-            } else {
-                x.to_string()
-            };
-            text::parse_decimal(printed.as_bytes())
-        };
-        if let (Some(x), Some(y)) = (shortest(a), shortest(b))
+        if let (Some(x), Some(y)) = (shortest_decimal(a, float32), shortest_decimal(b, float32))
             && let Some(equal) = self.decimal_equal(x, y)
         {
             return equal;
@@ -665,6 +679,20 @@ impl Tolerance {
             _ => None,
         }
     }
+}
+
+/// The decimal a float prints as (shortest round trip; as a float32 when `float32`), when
+/// it has at most 38 digits.
+fn shortest_decimal(x: f64, float32: bool) -> Option<(i128, i8)> {
+    if !x.is_finite() {
+        return None;
+    }
+    let printed = if float32 {
+        (x as f32).to_string()
+    } else {
+        x.to_string()
+    };
+    text::parse_decimal(printed.as_bytes())
 }
 
 fn float_rel_within(a: f64, b: f64, rel: f64) -> bool {
@@ -906,8 +934,28 @@ pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
             },
             None => Value::Unparseable(t),
         },
-        (Value::Number(m, s), CompareAs::Float64 | CompareAs::Float32) => {
-            Value::Float(decimal_to_f64(m, s))
+        // Kept exact when no float holds it (see `exact_as_float`): it must then differ
+        // from every float.
+        (Value::Number(m, s), CompareAs::Float64) => match exact_as_float(m, s) {
+            Some(x) => Value::Float(x),
+            None => Value::Number(m, s),
+        },
+        (Value::Number(m, s), CompareAs::Float32) => Value::Float(decimal_to_f64(m, s)),
+        // A float read as a number is the decimal it prints as.
+        (Value::Float(v), CompareAs::Number) => {
+            if v.is_nan() {
+                Value::Wide(WideNumber::NaN)
+            } else if v == f64::INFINITY {
+                Value::Wide(WideNumber::Infinity)
+            } else if v == f64::NEG_INFINITY {
+                Value::Wide(WideNumber::NegativeInfinity)
+            } else {
+                match text::parse_number(v.to_string().as_bytes()) {
+                    Some(Number::Decimal(m, s)) => Value::Number(m, s),
+                    Some(Number::Wide(w)) => Value::Wide(w),
+                    None => Value::Float(v),
+                }
+            }
         }
         (Value::Number(m, s), CompareAs::Text) => {
             Value::Text(Cow::Owned(super::canonical::format_decimal(m, s)))
@@ -1119,7 +1167,37 @@ mod tests {
             Step::Round(2).apply(Value::Number(125, 2)),
             Value::Number(125, 2)
         );
-        assert_eq!(Step::Round(0).apply(Value::Float(2.5)), Value::Float(3.0));
+        // Floats go through number steps as the decimals they print as, exactly.
+        assert_eq!(Step::Round(0).apply(Value::Float(2.5)), Value::Number(3, 0));
+        assert_eq!(
+            Step::Round(2).apply(Value::Float(0.285)),
+            Value::Number(29, 2)
+        );
+        assert_eq!(
+            Step::Scale(100, 0).apply(Value::Float(19.99)),
+            Value::Number(199900, 2)
+        );
+        assert_eq!(
+            cast(
+                Step::Scale(100, 0).apply(Value::Float(19.99)),
+                CompareAs::Float64
+            ),
+            Value::Float(1999.0)
+        );
+        // Read as a number, a float is the decimal it prints as.
+        assert_eq!(
+            cast(Value::Float(19.99), CompareAs::Number),
+            Value::Number(1999, 2)
+        );
+        // An exact number no float holds stays exact, so it differs from every float.
+        assert_eq!(
+            cast(Value::Number(9_007_199_254_740_993, 0), CompareAs::Float64),
+            Value::Number(9_007_199_254_740_993, 0)
+        );
+        assert_eq!(
+            cast(Value::Number(1, 1), CompareAs::Float64),
+            Value::Float(0.1)
+        );
         assert_eq!(
             Step::Integral.apply(Value::Number(1200, 2)),
             Value::Number(12, 0)
@@ -1260,6 +1338,14 @@ mod tests {
         assert!(tenth.equal_as(&widened(1.0), &widened(1.1), CompareAs::Float32));
         assert!(!tenth.equal_as(&widened(1.0), &widened(1.2), CompareAs::Float32));
         assert!(rel.equal(&Value::Float(f64::INFINITY), &Value::Float(f64::INFINITY)));
+        // An exact number against a float: against the float's decimal, exactly.
+        let cent = Tolerance {
+            abs: Some((1, 2)),
+            rel: None,
+        };
+        let wide_of_float = Value::Number(10_000_000_000_000_000_000_002, 2);
+        assert!(!cent.equal(&wide_of_float, &Value::Float(1e20)));
+        assert!(cent.equal(&Value::Number(1999, 2), &Value::Float(19.99)));
     }
 
     #[test]

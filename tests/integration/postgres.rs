@@ -638,6 +638,65 @@ fn padded_char_keys_against_varchar_keys_get_a_hint() {
     );
 }
 
+/// Exact numbers against floats: equal when the float is the number (0.1, 19.99, 2^53),
+/// different when the float dropped digits (a bigint id or a long numeric copied into
+/// float8) — and declared types and scale steps on a float side work exactly.
+#[test]
+fn exact_numbers_against_floats_catch_lost_digits() {
+    let s = schema("exact_float");
+    pg::sql(&format!(
+        "CREATE TABLE {s}.n(id int primary key, v numeric, big bigint);
+         INSERT INTO {s}.n VALUES (1, 12345678901234567.89, 9007199254740993), (2, 0.1, 1),
+           (3, 100000000000000000000.02, 9223372036854775807), (4, 19.99, 9007199254740992);
+         CREATE TABLE {s}.f AS SELECT id, v::float8 AS v, big::float8 AS big FROM {s}.n;
+         CREATE TABLE {s}.cents(id int primary key, v bigint, big bigint);
+         INSERT INTO {s}.cents VALUES (1, 1999, 1), (2, 29, 2);
+         CREATE TABLE {s}.usd(id int primary key, v float8, big bigint);
+         INSERT INTO {s}.usd VALUES (1, 19.99, 1), (2, 0.285, 2);"
+    ));
+    let table = |t: &str| pg::table(&format!("{s}.{t}"));
+    let got = summary_of(&table("n"), &table("f"), "id", &[], 0);
+    assert_eq!(
+        (got["matched"].as_u64(), got["changed"].as_u64()),
+        (Some(2), Some(2)),
+        "{got:#}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let job = dir.path().join("job.toml");
+    // Dollars in a float against cents: scaled and rounded as decimals, exactly.
+    std::fs::write(
+        &job,
+        "[[columns]]\nsource = \"v\"\nsource_normalize = [{ round = 2 }]\nsource_scale = 100\n",
+    )
+    .unwrap();
+    let got = summary_of(
+        &table("usd"),
+        &table("cents"),
+        "id",
+        &["--config", job.to_str().unwrap(), "--exclude", "big"],
+        0,
+    );
+    assert_eq!(got["matched"], 2, "{got:#}");
+    // A declared decimal type with a float on one side.
+    std::fs::write(
+        &job,
+        "[[columns]]\nsource = \"v\"\ntype = \"decimal(30,2)\"\n",
+    )
+    .unwrap();
+    let got = summary_of(
+        &table("n"),
+        &table("f"),
+        "id",
+        &["--config", job.to_str().unwrap(), "--exclude", "big"],
+        0,
+    );
+    assert_eq!(
+        (got["matched"].as_u64(), got["changed"].as_u64()),
+        (Some(2), Some(2)),
+        "{got:#}"
+    );
+}
+
 /// ctid repeats across partitions and children and views have none: such relations are
 /// read with their rows numbered by the key, and differing rows are still found again.
 #[test]

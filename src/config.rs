@@ -324,7 +324,7 @@ fn mapping(c: RawColumn) -> std::result::Result<ColumnMapping, String> {
     let declared = match &c.declared {
         None => None,
         Some(t) => Some(Declared::parse(t).ok_or_else(|| {
-            format!("unknown type {t:?}; use int, decimal(p,s), float, text, bool, date, timestamp, timestamptz, uuid or json")
+            format!("unknown type {t:?}; use int, decimal(p,s) (p at most 38, s at most p), float, text, bool, date, timestamp, timestamptz, uuid or json")
         })?),
     };
     let both = steps(&c.normalize)?;

@@ -122,6 +122,9 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
     let (source, source_file_delimiter) = side(&args.source, &file.source, "source")?;
     let (target, target_file_delimiter) = side(&args.target, &file.target, "target")?;
     let database = |flag: &Option<String>, file_side: &Option<SideFile>, from_flag: bool, name| {
+        if flag.is_some() && !from_flag && file_side.as_ref().is_some_and(|f| f.filter.is_some()) {
+            eprintln!("recon: note: --{name}-where replaces the job file's [{name}] where");
+        }
         if file_side.as_ref().is_some_and(|f| {
             from_flag && (f.table.is_some() || f.query.is_some() || f.filter.is_some())
         }) {
@@ -194,6 +197,17 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
     let mut criteria = file.criteria;
     if let Some(text) = args.min_accuracy.as_deref() {
         criteria.min_accuracy = Some(Percent::parse(text)?);
+        // A fraction where a percentage is meant would pass nearly any run.
+        if !text.trim().ends_with('%')
+            && text
+                .trim()
+                .parse::<f64>()
+                .is_ok_and(|v| v > 0.0 && v <= 1.0)
+        {
+            eprintln!(
+                "recon: note: --min-accuracy {text} means {text}%; for a fraction like 0.999 write 99.9"
+            );
+        }
     }
     for (flag, category) in [
         (&args.max_missing, Category::MissingInTarget),

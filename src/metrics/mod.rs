@@ -514,7 +514,9 @@ pub fn format_percent(numerator: u64, denominator: u64) -> String {
     let value = numerator as f64 / denominator as f64 * 100.0;
     for digits in 2..=9 {
         let text = format!("{value:.digits$}");
-        if !text.starts_with("100") {
+        // Neither a breach shown as 100% nor a few differences shown as 0.00%.
+        let shows_zero = numerator > 0 && text.bytes().all(|b| b == b'0' || b == b'.');
+        if !text.starts_with("100") && !shows_zero {
             return format!("{text}%");
         }
     }
@@ -552,6 +554,12 @@ mod tests {
         let p = Percent::parse("99.999999999").unwrap();
         assert!(!p.is_met_by(999_999, 1_000_000));
         assert!(p.is_met_by(u64::MAX - 1, u64::MAX));
+    }
+
+    #[test]
+    fn a_few_differences_never_show_as_zero_percent() {
+        assert_eq!(format_percent(5, 199_743), "0.003%");
+        assert_eq!(format_percent(0, 10), "0.00%");
     }
 
     #[test]

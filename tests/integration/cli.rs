@@ -453,3 +453,15 @@ fn part_files_with_compatible_types_read_as_one_schema() {
     std::fs::write(&csv, "id,c0\n1,v1\n2,v2\n3,v3\n4,v4\n").unwrap();
     assert_eq!(diff_summary(&parts, &csv)["matched"], 4);
 }
+
+/// A fraction given where a percentage is meant would pass nearly any run: said.
+#[test]
+fn a_fraction_as_min_accuracy_is_pointed_out() {
+    fixture_args(&mut recon())
+        .args(["--min-accuracy", "0.9999", "-q"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "--min-accuracy 0.9999 means 0.9999%; for a fraction like 0.999 write 99.9",
+        ));
+}

@@ -957,6 +957,15 @@ fn a_query_is_a_source_too() {
         .stdout(predicate::str::contains(format!(
             "?table={s}.new&where=order_id <= 500"
         )));
+    // So does a filter given as a flag.
+    recon()
+        .args(["diff", "--config"])
+        .arg(&job)
+        .args(["--target-where", "order_id <= 400", "-q"])
+        .assert()
+        .stderr(predicate::str::contains(
+            "--target-where replaces the job file's [target] where",
+        ));
     // A location given as a flag replaces the job file's side, and says so.
     recon()
         .args(["diff", "--config"])

@@ -83,10 +83,7 @@ impl<'a> Digester<'a> {
         self.key_positions
             .iter()
             .zip(&self.plan.keys)
-            .map(|(&p, pair)| {
-                ValueEncoder::new(batch.column(p), pair.compare_as)
-                    .with_mapping(pair.mapped.as_ref(), self.side.index())
-            })
+            .map(|(&p, pair)| encoder(batch, p, pair, self.side))
             .collect()
     }
 
@@ -95,10 +92,7 @@ impl<'a> Digester<'a> {
         self.value_positions
             .iter()
             .zip(&self.plan.columns)
-            .map(|(&p, pair)| {
-                ValueEncoder::new(batch.column(p), pair.compare_as)
-                    .with_mapping(pair.mapped.as_ref(), self.side.index())
-            })
+            .map(|(&p, pair)| encoder(batch, p, pair, self.side))
             .collect()
     }
 
@@ -150,6 +144,25 @@ impl<'a> Digester<'a> {
     pub fn side(&self) -> Side {
         self.side
     }
+}
+
+/// The encoder of column `p` of `batch` for `pair` on `side`.
+fn encoder(
+    batch: &arrow_array::RecordBatch,
+    p: usize,
+    pair: &crate::normalize::ColumnPair,
+    side: Side,
+) -> ValueEncoder {
+    // Text that holds exact numbers (PostgreSQL numeric) says so in its field.
+    let exact = batch
+        .schema_ref()
+        .field(p)
+        .metadata()
+        .get(crate::source::postgres::KIND_METADATA)
+        .is_some_and(|kind| kind == "number");
+    ValueEncoder::new(batch.column(p), pair.compare_as)
+        .with_mapping(pair.mapped.as_ref(), side.index())
+        .with_exact_text(exact)
 }
 
 /// The key hash of `row` as the scan computes it, and whether some key column did not

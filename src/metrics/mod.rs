@@ -520,7 +520,11 @@ pub fn format_percent(numerator: u64, denominator: u64) -> String {
             return format!("{text}%");
         }
     }
-    "99.999999999%".into()
+    if numerator < denominator - numerator {
+        "<0.000000001%".into()
+    } else {
+        "99.999999999%".into()
+    }
 }
 
 #[cfg(test)]
@@ -560,6 +564,7 @@ mod tests {
     fn a_few_differences_never_show_as_zero_percent() {
         assert_eq!(format_percent(5, 199_743), "0.003%");
         assert_eq!(format_percent(0, 10), "0.00%");
+        assert_eq!(format_percent(1, 1_000_000_000_000), "<0.000000001%");
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct ValueEncoder {
     mapping: Option<(Arc<Mapped>, usize)>,
     /// 0 for the source, 1 for the target.
     side: usize,
+    /// Text that holds exact numbers (PostgreSQL numeric): read as decimals, never
+    /// through a float.
+    exact_text: bool,
 }
 
 enum Values {
@@ -163,7 +166,25 @@ impl ValueEncoder {
             compare_as,
             mapping: None,
             side: 0,
+            exact_text: false,
         }
+    }
+
+    /// Marks a text column as holding exact numbers (PostgreSQL numeric): compared with
+    /// floats, they follow the exact-number rule (see [`exact_as_float`]).
+    pub fn with_exact_text(mut self, exact: bool) -> Self {
+        self.exact_text = exact
+            && matches!(
+                self.values,
+                Values::Utf8(_) | Values::LargeUtf8(_) | Values::Utf8View(_)
+            );
+        self
+    }
+
+    /// Exact numbers held as text, compared with floats: read through [`Value`]s so the
+    /// exact-number rule applies.
+    fn exact_float(&self) -> bool {
+        self.exact_text && self.compare_as == CompareAs::Float64
     }
 
     /// Runs values of side `side` (0 source, 1 target) through a mapped pair's steps.
@@ -177,6 +198,21 @@ impl ValueEncoder {
     pub fn raw_value(&self, row: usize) -> Value<'_> {
         if self.is_null(row) {
             return Value::Null;
+        }
+        // Compared with floats, exact numbers held as text are read as decimals here
+        // (other comparison types read the text as before).
+        if self.exact_float() {
+            let text = match &self.values {
+                Values::Utf8(a) => a.value(row),
+                Values::LargeUtf8(a) => a.value(row),
+                Values::Utf8View(a) => a.value(row),
+                _ => unreachable!("exact_text is set for text only"),
+            };
+            return match text::parse_number(text.as_bytes()) {
+                Some(Number::Decimal(m, s)) => Value::Number(m, s),
+                Some(Number::Wide(w)) => Value::Wide(w),
+                None => Value::Text(Cow::Borrowed(text)),
+            };
         }
         fn text(t: &str) -> Value<'_> {
             Value::Text(Cow::Borrowed(t))
@@ -335,7 +371,7 @@ impl ValueEncoder {
 
     #[inline]
     fn encode_any_side(&self, row: usize, out: &mut Vec<u8>) -> Encoded {
-        if self.mapping.is_some() {
+        if self.mapping.is_some() || self.exact_float() {
             return encode_value(&self.value(row), self.compare_as, out);
         }
         if self.is_null(row) {
@@ -409,6 +445,14 @@ impl ValueEncoder {
         let slots = rows
             .chunks_exact_mut(stride)
             .map(|row| &mut row[offset..offset + SLOT]);
+        if self.mapping.is_none() && self.exact_float() {
+            for (row, slot) in slots.enumerate() {
+                if !self.is_null(row) {
+                    value_slot(&self.value(row), self.compare_as, None, slot);
+                }
+            }
+            return;
+        }
         if let Some((mapped, side)) = &self.mapping {
             let steps = &mapped.steps[*side];
             let text_only = self.compare_as == CompareAs::Text
@@ -734,9 +778,11 @@ pub fn encode_value(value: &Value<'_>, compare_as: CompareAs, out: &mut Vec<u8>)
             put_float(decimal_to_f64(*m, *s), out)
         }
         Value::Number(m, s) => put_number(*m, *s, out),
-        Value::Wide(w) if matches!(compare_as, CompareAs::Float64 | CompareAs::Float32) => {
-            put_float(w.to_f64(), out)
-        }
+        Value::Wide(w) if compare_as == CompareAs::Float64 => match wide_as_float(w) {
+            Some(x) => put_float(x, out),
+            None => put_wide(w, out),
+        },
+        Value::Wide(w) if compare_as == CompareAs::Float32 => put_float(w.to_f64(), out),
         Value::Wide(w) => put_wide(w, out),
         Value::Float(v) => put_float(*v, out),
         Value::Bool(b) => {
@@ -777,9 +823,11 @@ fn value_slot(
             float_slot(decimal_to_f64(*m, *s), slot)
         }
         Value::Number(m, s) => number_slot(*m, *s, slot),
-        Value::Wide(w) if matches!(compare_as, CompareAs::Float64 | CompareAs::Float32) => {
-            float_slot(w.to_f64(), slot)
-        }
+        Value::Wide(w) if compare_as == CompareAs::Float64 => match wide_as_float(w) {
+            Some(x) => float_slot(x, slot),
+            None => wide_slot(w, slot),
+        },
+        Value::Wide(w) if compare_as == CompareAs::Float32 => float_slot(w.to_f64(), slot),
         Value::Wide(w) => wide_slot(w, slot),
         Value::Float(v) => float_slot(*v, slot),
         Value::Bool(b) => {
@@ -977,8 +1025,28 @@ pub(crate) fn exact_as_float(mantissa: i128, scale: i8) -> Option<f64> {
         return Some(decimal_to_f64(mantissa, scale));
     }
     let nearest: f64 = format_decimal(mantissa, scale).parse().ok()?;
+    // An integer the float holds exactly is that float, however long its shortest
+    // decimal is shorter (2^60, i64::MIN).
+    if scale == 0 && nearest.is_finite() && nearest as i128 == mantissa {
+        return Some(nearest);
+    }
     let back = text::parse_decimal(format!("{nearest}").as_bytes())?;
     (normalize_number(back.0, back.1) == (mantissa, scale)).then_some(nearest)
+}
+
+/// [`exact_as_float`] for NaN, the infinities and decimals beyond 38 digits: the float
+/// that is exactly such a decimal (1e300 is), or none.
+pub(crate) fn wide_as_float(number: &WideNumber) -> Option<f64> {
+    match number {
+        WideNumber::NaN => Some(f64::NAN),
+        WideNumber::Infinity => Some(f64::INFINITY),
+        WideNumber::NegativeInfinity => Some(f64::NEG_INFINITY),
+        WideNumber::Big(text) => {
+            let nearest: f64 = text.parse().ok().filter(|x: &f64| x.is_finite())?;
+            (text::big_decimal(nearest.to_string().as_bytes()).as_deref() == Some(text.as_str()))
+                .then_some(nearest)
+        }
+    }
 }
 
 /// The slot of an exact number compared as float64: the float's, or the exact number's
@@ -1119,6 +1187,20 @@ mod tests {
         assert_eq!(exact_as_float(10_000_000_000_000_000_000_002, 2), None);
         assert_eq!(exact_as_float(12_345_678_901_234_567, 0), None);
         assert_eq!(exact_as_float(1, 30), Some(1e-30));
+        // Integers a float holds exactly, however short the float's own decimal.
+        assert_eq!(exact_as_float(1 << 60, 0), Some(2f64.powi(60)));
+        assert_eq!(
+            exact_as_float(i128::from(i64::MIN), 0),
+            Some(i64::MIN as f64)
+        );
+        assert_eq!(
+            wide_as_float(&WideNumber::Big(format!("1{}", "0".repeat(300)))),
+            Some(1e300)
+        );
+        assert_eq!(
+            wide_as_float(&WideNumber::Big(format!("1{}1", "0".repeat(299)))),
+            None
+        );
     }
 
     #[test]

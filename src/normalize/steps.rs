@@ -11,7 +11,7 @@ use chrono::{NaiveDateTime, TimeZone};
 use unicode_normalization::UnicodeNormalization;
 
 use super::CompareAs;
-use super::canonical::{decimal_to_f64, exact_as_float};
+use super::canonical::{decimal_to_f64, exact_as_float, wide_as_float};
 use super::text::{self, Number, WideNumber};
 use super::wide::WideDecimal;
 
@@ -485,7 +485,16 @@ impl Step {
             {
                 let (m, s) = shortest_decimal(v, false).expect("checked");
                 match step.apply_number(m, s) {
-                    Some((m, s)) => Value::Number(m, s),
+                    // Exact when a float holds the result; else the nearest float, as the
+                    // other side's float arithmetic would have it.
+                    Some((m, s)) => match exact_as_float(m, s) {
+                        Some(_) => Value::Number(m, s),
+                        None => Value::Float(
+                            super::canonical::format_decimal(m, s)
+                                .parse()
+                                .unwrap_or_else(|_| decimal_to_f64(m, s)),
+                        ),
+                    },
                     None => Value::Unparseable(Cow::Owned(v.to_string())),
                 }
             }
@@ -674,7 +683,8 @@ impl Tolerance {
             Value::Float(x) => {
                 let w = decimal_to_f64(tm, ts) / 2.0;
                 let q = x / w;
-                (w > 0.0 && q.is_finite() && q.abs() < 2f64.powi(52)).then(|| q.floor() as i128)
+                // Far from 2^52, so float rounding moves a value by well under a bucket.
+                (w > 0.0 && q.is_finite() && q.abs() < 2f64.powi(50)).then(|| q.floor() as i128)
             }
             _ => None,
         }
@@ -960,7 +970,11 @@ pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
         (Value::Number(m, s), CompareAs::Text) => {
             Value::Text(Cow::Owned(super::canonical::format_decimal(m, s)))
         }
-        (Value::Wide(w), CompareAs::Float64 | CompareAs::Float32) => Value::Float(w.to_f64()),
+        (Value::Wide(w), CompareAs::Float64) => match wide_as_float(&w) {
+            Some(x) => Value::Float(x),
+            None => Value::Wide(w),
+        },
+        (Value::Wide(w), CompareAs::Float32) => Value::Float(w.to_f64()),
         (Value::Wide(w), CompareAs::Text) => Value::Text(Cow::Owned(w.text().to_string())),
         (Value::Float(v), CompareAs::Text) => Value::Text(Cow::Owned(v.to_string())),
         (Value::Bool(b), CompareAs::Text) => {

@@ -16,9 +16,9 @@ use std::sync::{Arc, Mutex};
 
 use arrow_array::builder::{
     BinaryBuilder, BooleanBuilder, Date32Builder, Float32Builder, Float64Builder, Int16Builder,
-    Int32Builder, Int64Builder, TimestampMicrosecondBuilder,
+    Int32Builder, Int64Builder, PrimitiveBuilder, TimestampMicrosecondBuilder,
 };
-use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions, StringArray};
+use arrow_array::{ArrayRef, ArrowPrimitiveType, RecordBatch, RecordBatchOptions, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use bytes::{Buf, BytesMut};
 use futures_util::StreamExt;
@@ -606,6 +606,16 @@ impl PostgresSource {
         }
     }
 
+    /// The schema of the columns in `projection` and builders for `rows` rows of them.
+    fn builders(&self, projection: &[usize], rows: usize) -> Result<(SchemaRef, Builders)> {
+        let schema = self
+            .schema
+            .project(projection)
+            .map_err(|e| Error::Internal(format!("projecting a PostgreSQL schema: {e}")))?;
+        let wires: Vec<Wire> = projection.iter().map(|&i| self.columns[i].wire).collect();
+        Ok((Arc::new(schema), Builders::new(&wires, rows)))
+    }
+
     fn select_list(&self, projection: &[usize]) -> String {
         let locator = match &self.query_order {
             None => "ctid".to_string(),
@@ -935,47 +945,26 @@ impl Builders {
         fn be<const N: usize>(v: &[u8]) -> Option<[u8; N]> {
             v.try_into().ok()
         }
+        // A fixed-width big-endian value, or NULL.
+        fn fixed<T: ArrowPrimitiveType, const N: usize>(
+            builder: &mut PrimitiveBuilder<T>,
+            value: Option<&[u8]>,
+            decode: fn([u8; N]) -> T::Native,
+            bad: impl Fn() -> String,
+        ) -> std::result::Result<(), String> {
+            builder.append_option(
+                value
+                    .map(|v| be(v).map(decode).ok_or_else(&bad))
+                    .transpose()?,
+            );
+            Ok(())
+        }
         match (&mut self.columns[column], value) {
-            (ColumnBuilder::I16(b), v) => b.append_option(
-                v.map(|v| {
-                    be::<2>(v)
-                        .map(i16::from_be_bytes)
-                        .ok_or_else(|| bad("smallint"))
-                })
-                .transpose()?,
-            ),
-            (ColumnBuilder::I32(b), v) => b.append_option(
-                v.map(|v| {
-                    be::<4>(v)
-                        .map(i32::from_be_bytes)
-                        .ok_or_else(|| bad("integer"))
-                })
-                .transpose()?,
-            ),
-            (ColumnBuilder::I64(b), v) => b.append_option(
-                v.map(|v| {
-                    be::<8>(v)
-                        .map(i64::from_be_bytes)
-                        .ok_or_else(|| bad("bigint"))
-                })
-                .transpose()?,
-            ),
-            (ColumnBuilder::F32(b), v) => b.append_option(
-                v.map(|v| {
-                    be::<4>(v)
-                        .map(f32::from_be_bytes)
-                        .ok_or_else(|| bad("real"))
-                })
-                .transpose()?,
-            ),
-            (ColumnBuilder::F64(b), v) => b.append_option(
-                v.map(|v| {
-                    be::<8>(v)
-                        .map(f64::from_be_bytes)
-                        .ok_or_else(|| bad("double"))
-                })
-                .transpose()?,
-            ),
+            (ColumnBuilder::I16(b), v) => fixed(b, v, i16::from_be_bytes, || bad("smallint"))?,
+            (ColumnBuilder::I32(b), v) => fixed(b, v, i32::from_be_bytes, || bad("integer"))?,
+            (ColumnBuilder::I64(b), v) => fixed(b, v, i64::from_be_bytes, || bad("bigint"))?,
+            (ColumnBuilder::F32(b), v) => fixed(b, v, f32::from_be_bytes, || bad("real"))?,
+            (ColumnBuilder::F64(b), v) => fixed(b, v, f64::from_be_bytes, || bad("double"))?,
             (ColumnBuilder::Bool(b), v) => b.append_option(
                 v.map(|v| v.first().map(|x| *x != 0).ok_or_else(|| bad("boolean")))
                     .transpose()?,
@@ -1188,13 +1177,7 @@ impl Source for PostgresSource {
             self.table,
             self.where_clause(Some(self.splits[split]))
         );
-        let schema = Arc::new(
-            self.schema
-                .project(projection)
-                .map_err(|e| Error::Internal(format!("projecting a PostgreSQL schema: {e}")))?,
-        );
-        let wires: Vec<Wire> = projection.iter().map(|&i| self.columns[i].wire).collect();
-        let mut builders = Builders::new(&wires, self.batch_size);
+        let (schema, mut builders) = self.builders(projection, self.batch_size)?;
         let bad = |what: String| Error::Database {
             uri: self.uri.clone(),
             message: what,
@@ -1214,7 +1197,7 @@ impl Source for PostgresSource {
             }
             Ok(())
         };
-        let mut parser = CopyParser::new(&self.uri, wires.len() + 1);
+        let mut parser = CopyParser::new(&self.uri, projection.len() + 1);
         runtime.block_on(async {
             client
                 .batch_execute(&format!(
@@ -1270,11 +1253,6 @@ impl Source for PostgresSource {
 
     fn fetch(&self, projection: &[usize], locators: &[u64]) -> Result<RecordBatch> {
         let db = |e: tokio_postgres::Error| database_error(&self.uri, e);
-        let schema = Arc::new(
-            self.schema
-                .project(projection)
-                .map_err(|e| Error::Internal(format!("projecting a PostgreSQL schema: {e}")))?,
-        );
         let client = self.anchor.lock().expect("anchor connection");
         let rows = if self.query_order.is_some() {
             // Rows of a query are numbered by key; the same numbering finds them again.
@@ -1309,8 +1287,7 @@ impl Source for PostgresSource {
                 by_locator.insert(l, i);
             }
         }
-        let wires: Vec<Wire> = projection.iter().map(|&i| self.columns[i].wire).collect();
-        let mut builders = Builders::new(&wires, locators.len());
+        let (schema, mut builders) = self.builders(projection, locators.len())?;
         for &locator in locators {
             let i = *by_locator.get(&locator).ok_or_else(|| {
                 Error::Internal(format!(

@@ -704,6 +704,32 @@ fn exact_numbers_against_floats_catch_lost_digits() {
     );
 }
 
+/// Text that is not UTF-8 (a SQL_ASCII database) stops the run with the server's own
+/// words, never a panic or a silently skipped row.
+#[test]
+fn text_that_is_not_utf8_is_a_clear_error() {
+    pg::sql("DROP DATABASE IF EXISTS recon_sql_ascii");
+    pg::sql(
+        "CREATE DATABASE recon_sql_ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0",
+    );
+    let base = pg::server().rsplit_once('/').unwrap().0.to_string();
+    let url = format!("{base}/recon_sql_ascii");
+    pg::sql_at(
+        &url,
+        "CREATE TABLE t(id int primary key, v text); INSERT INTO t VALUES (1, 'ok'), (2, E'caf\\xe9');",
+    );
+    let table = format!("{url}?table=t");
+    recon()
+        .args([
+            "diff", "--source", &table, "--target", &table, "--key", "id",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid byte sequence for encoding \"UTF8\"",
+        ));
+}
+
 /// ctid repeats across partitions and children and views have none: such relations are
 /// read with their rows numbered by the key, and differing rows are still found again.
 #[test]

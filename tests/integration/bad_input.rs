@@ -17,6 +17,13 @@ fn diff(source: &Path, target: &Path, key: &str) -> assert_cmd::Command {
     cmd
 }
 
+/// Runs `command` with `--json` into `dir`, checks exit code 0 and returns the summary.
+fn summary_of(mut command: assert_cmd::Command, dir: &Path) -> serde_json::Value {
+    let path = dir.join("j.json");
+    command.arg("--json").arg(&path).assert().code(0);
+    json(&path)
+}
+
 fn no_panic() -> impl Predicate<str> {
     predicate::str::contains("panicked").not()
 }
@@ -219,13 +226,7 @@ fn null_and_empty_string_are_different_values() {
     let (s, t) = (dir.path().join("s.csv"), dir.path().join("t.csv"));
     std::fs::write(&s, "id,a\n1,\n2,\"\"\n3,\n").unwrap();
     std::fs::write(&t, "id,a\n1,\"\"\n2,\n3,\n").unwrap();
-    let summary = dir.path().join("j.json");
-    diff(&s, &t, "id")
-        .arg("--json")
-        .arg(&summary)
-        .assert()
-        .code(0);
-    let got = json(&summary);
+    let got = summary_of(diff(&s, &t, "id"), dir.path());
     assert_eq!(got["changed"], 2);
     assert_eq!(got["matched"], 1);
 }
@@ -473,13 +474,7 @@ fn exact_column_names_pair_before_case_insensitive_ones() {
     let (s, t) = (dir.path().join("s.csv"), dir.path().join("t.csv"));
     std::fs::write(&s, "id,Amount,amount\n1,100,5\n").unwrap();
     std::fs::write(&t, "id,amount\n1,5\n").unwrap();
-    let summary = dir.path().join("j.json");
-    diff(&s, &t, "id")
-        .arg("--json")
-        .arg(&summary)
-        .assert()
-        .code(0);
-    let got = json(&summary);
+    let got = summary_of(diff(&s, &t, "id"), dir.path());
     assert_eq!(got["matched"], 1);
     assert_eq!(got["only_in_source"], serde_json::json!(["Amount"]));
 }

@@ -480,11 +480,8 @@ impl Step {
             },
             // A float goes through number steps as the decimal it prints as, exactly:
             // 19.99 × 100 is 1999 (not 1998.9999999999998) and 0.285 rounds to 0.29.
-            (step, Value::Float(v))
-                if step.is_number_step() && shortest_decimal(v, false).is_some() =>
-            {
-                let (m, s) = shortest_decimal(v, false).expect("checked");
-                match step.apply_number(m, s) {
+            (step, Value::Float(v)) if step.is_number_step() => match shortest_decimal(v, false) {
+                Some((m, s)) => match step.apply_number(m, s) {
                     // Exact when a float holds the result; else the nearest float, as the
                     // other side's float arithmetic would have it.
                     Some((m, s)) => match exact_as_float(m, s) {
@@ -496,24 +493,26 @@ impl Step {
                         ),
                     },
                     None => Value::Unparseable(Cow::Owned(v.to_string())),
-                }
-            }
-            (Step::Scale(m, s), Value::Float(v)) => {
-                Value::Float(v * (*m as f64) / 10f64.powi(i32::from(*s)))
-            }
-            (Step::Integral, Value::Float(v)) => {
-                if v.fract() == 0.0 {
-                    Value::Float(v)
-                } else {
-                    Value::Unparseable(Cow::Owned(v.to_string()))
-                }
-            }
-            (Step::Round(places), Value::Float(v)) => {
-                let factor = 10f64.powi(i32::from(*places));
-                Value::Float((v * factor).round() / factor)
-            }
+                },
+                // Not finite, or beyond 38 digits: float arithmetic.
+                None => float_step(step, v),
+            },
             (_, other) => other,
         }
+    }
+}
+
+/// A number step on a float that has no decimal of at most 38 digits (huge, tiny or not
+/// finite), in float arithmetic.
+fn float_step(step: &Step, v: f64) -> Value<'static> {
+    match step {
+        Step::Scale(m, s) => Value::Float(v * (*m as f64) / 10f64.powi(i32::from(*s))),
+        Step::Integral if v.fract() != 0.0 => Value::Unparseable(Cow::Owned(v.to_string())),
+        Step::Round(places) => {
+            let factor = 10f64.powi(i32::from(*places));
+            Value::Float((v * factor).round() / factor)
+        }
+        _ => Value::Float(v),
     }
 }
 

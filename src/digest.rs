@@ -154,12 +154,7 @@ fn encoder(
     side: Side,
 ) -> ValueEncoder {
     // Text that holds exact numbers (PostgreSQL numeric) says so in its field.
-    let exact = batch
-        .schema_ref()
-        .field(p)
-        .metadata()
-        .get(crate::source::postgres::KIND_METADATA)
-        .is_some_and(|kind| kind == "number");
+    let exact = crate::source::holds_exact_number_text(batch.schema_ref().field(p));
     ValueEncoder::new(batch.column(p), pair.compare_as)
         .with_mapping(pair.mapped.as_ref(), side.index())
         .with_exact_text(exact)

@@ -15,7 +15,7 @@ use crate::job::{EngineOptions, Job};
 use crate::metrics::{Amount, Category, Percent};
 use crate::normalize::ColumnSelection;
 use crate::report::{self, DiffsFormat, JsonSummary, Report, TerminalSummary};
-use crate::source::SourceOptions;
+use crate::source::{DatabaseOptions, FileOptions, SourceOptions};
 
 /// How a completed run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,21 +177,29 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
         })
         .collect();
     let source_options = SourceOptions {
-        delimiter: delimiter(&args.source_delimiter, source_file_delimiter)?,
-        filter: source_filter,
-        table: source_table,
-        query: source_query,
-        order_by: key.clone(),
-        connections: args.pg_connections,
+        file: FileOptions {
+            delimiter: delimiter(&args.source_delimiter, source_file_delimiter)?,
+        },
+        database: DatabaseOptions {
+            filter: source_filter,
+            table: source_table,
+            query: source_query,
+            connections: args.pg_connections,
+            order_by: key.clone(),
+        },
         ..SourceOptions::default()
     };
     let target_options = SourceOptions {
-        delimiter: delimiter(&args.target_delimiter, target_file_delimiter)?,
-        filter: target_filter,
-        table: target_table,
-        query: target_query,
-        order_by: target_key,
-        connections: args.pg_connections,
+        file: FileOptions {
+            delimiter: delimiter(&args.target_delimiter, target_file_delimiter)?,
+        },
+        database: DatabaseOptions {
+            filter: target_filter,
+            table: target_table,
+            query: target_query,
+            connections: args.pg_connections,
+            order_by: target_key,
+        },
         ..SourceOptions::default()
     };
     let mut criteria = file.criteria;

@@ -662,10 +662,7 @@ fn pair(
     // Exact numbers that travel as text (PostgreSQL numeric) compare as numbers.
     let kind = |f: &arrow_schema::Field| {
         kind_of(f.data_type()).map(|k| {
-            let number = f
-                .metadata()
-                .get(crate::source::postgres::KIND_METADATA)
-                .is_some_and(|v| v == "number");
+            let number = crate::source::holds_exact_number_text(f);
             if number && k == Kind::Text {
                 Kind::Decimal
             } else {

@@ -55,6 +55,7 @@ impl CsvSource {
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("tsv") || e.eq_ignore_ascii_case("tab"));
         let delimiter = options
+            .file
             .delimiter
             .unwrap_or(if tabbed { b'\t' } else { b',' });
         let mut reader = RecordReader::with_capacity(file, delimiter, 1 << 16);

@@ -87,30 +87,55 @@ pub trait Source: Send + Sync {
     }
 }
 
-/// How to read a source.
+/// How to read a source: what every source takes, what files take, and what databases
+/// take. [`open`] refuses database options for a file in one place, so a new format or a
+/// new database adds its options to one of these and nowhere else.
 #[derive(Debug, Clone)]
 pub struct SourceOptions {
-    /// CSV field delimiter; `None` means a tab for `.tsv`/`.tab` files, else a comma.
-    pub delimiter: Option<u8>,
     /// Rows per batch.
     pub batch_size: usize,
-    /// A database source's row filter (SQL), e.g. the dual-write window.
-    pub filter: Option<String>,
-    /// A database source's table (`schema.table`), when not in the location.
-    pub table: Option<String>,
-    /// A database source's query, instead of a table.
-    pub query: Option<String>,
-    /// Key columns of this side, in order (a query's rows are numbered by them).
-    pub order_by: Vec<String>,
-    /// Connections a database source reads over.
-    pub connections: usize,
+    /// How to read a file source.
+    pub file: FileOptions,
+    /// How to read a database source.
+    pub database: DatabaseOptions,
 }
 
 impl Default for SourceOptions {
     fn default() -> Self {
         SourceOptions {
-            delimiter: None,
             batch_size: 8192,
+            file: FileOptions::default(),
+            database: DatabaseOptions::default(),
+        }
+    }
+}
+
+/// Options of file sources.
+#[derive(Debug, Clone, Default)]
+pub struct FileOptions {
+    /// CSV field delimiter; `None` means a tab for `.tsv`/`.tab` files, else a comma.
+    pub delimiter: Option<u8>,
+}
+
+/// Options of database sources.
+#[derive(Debug, Clone)]
+pub struct DatabaseOptions {
+    /// A row filter (SQL), e.g. the dual-write window.
+    pub filter: Option<String>,
+    /// The table (`schema.table`), when not in the location.
+    pub table: Option<String>,
+    /// A query, instead of a table.
+    pub query: Option<String>,
+    /// Key columns of this side, in order: rows without a stable position of their own
+    /// (a query's, a view's) are numbered by them.
+    pub order_by: Vec<String>,
+    /// Connections the source is read over.
+    pub connections: usize,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        DatabaseOptions {
             filter: None,
             table: None,
             query: None,
@@ -120,13 +145,41 @@ impl Default for SourceOptions {
     }
 }
 
+impl DatabaseOptions {
+    /// Whether these options choose rows (a table, a query or a filter): meaningless for
+    /// a file, so a file given them is refused rather than read whole.
+    pub fn selects_rows(&self) -> bool {
+        self.filter.is_some() || self.table.is_some() || self.query.is_some()
+    }
+}
+
+/// The field metadata key that marks a text column as holding exact numbers (a
+/// PostgreSQL `numeric` travels as its decimal text). Any source may set it through
+/// [`exact_number_text`]; the plan reads it through [`holds_exact_number_text`].
+const EXACT_NUMBER_TEXT: &str = "recon.exact_number_text";
+
+/// Marks `field` (a text column) as holding exact numbers, to be compared as numbers.
+pub fn exact_number_text(field: arrow_schema::Field) -> arrow_schema::Field {
+    let mut metadata = field.metadata().clone();
+    metadata.insert(EXACT_NUMBER_TEXT.to_string(), "true".to_string());
+    field.with_metadata(metadata)
+}
+
+/// Whether a source marked `field` as text that holds exact numbers.
+pub fn holds_exact_number_text(field: &arrow_schema::Field) -> bool {
+    field
+        .metadata()
+        .get(EXACT_NUMBER_TEXT)
+        .is_some_and(|v| v == "true")
+}
+
 /// Opens a source by its location: a `.csv`/`.tsv`/`.txt` file, a `.parquet` file, or a
 /// directory of Parquet part files.
 pub fn open(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
     if postgres::is_postgres(uri) {
         return Ok(Box::new(postgres::PostgresSource::open(uri, options)?));
     }
-    if options.filter.is_some() || options.table.is_some() || options.query.is_some() {
+    if options.database.selects_rows() {
         return Err(crate::Error::Config(format!(
             "{}: a table or a row filter (--source-where / --target-where, or table/where in a job file) applies to PostgreSQL sources only",
             postgres::redact(uri)

@@ -32,8 +32,6 @@ use crate::error::{Error, Result};
 const PG_EPOCH_SECONDS: i64 = 946_684_800;
 /// Days from 1970-01-01 to 2000-01-01.
 const PG_EPOCH_DAYS: i32 = 10_957;
-/// Field metadata that marks a text column holding exact numbers (numeric).
-pub const KIND_METADATA: &str = "recon.kind";
 
 /// How a column travels from the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,13 +285,13 @@ impl PostgresSource {
         let without_semicolon =
             |q: String| q.trim_end().trim_end_matches(';').trim_end().to_string();
         query = query.map(without_semicolon);
-        let option_query = options.query.clone().map(without_semicolon);
+        let option_query = options.database.query.clone().map(without_semicolon);
         let mut shown = shown;
         let mut added = Vec::new();
         for (name, from_location, from_options) in [
-            ("table", &mut table, &options.table),
+            ("table", &mut table, &options.database.table),
             ("query", &mut query, &option_query),
-            ("where", &mut filter, &options.filter),
+            ("where", &mut filter, &options.database.filter),
         ] {
             match (&from_location, from_options) {
                 (Some(a), Some(b)) if a != b => {
@@ -324,7 +322,7 @@ impl PostgresSource {
         // Keys are spelled as the relation spells them: an exact match, else the one column
         // equal ignoring case (keys match columns so everywhere else).
         let key_order = |what: &str, columns: &[Column]| -> Result<String> {
-            if options.order_by.is_empty() {
+            if options.database.order_by.is_empty() {
                 return Err(Error::Config(format!(
                     "{shown}: {what} needs the key, to number its rows the same way each time it is read"
                 )));
@@ -558,16 +556,13 @@ impl PostgresSource {
                 let field = Field::new(&c.name, c.wire.data_type(), true);
                 if c.numeric {
                     // Exact numbers as text: compared as numbers, not as text.
-                    field.with_metadata(HashMap::from([(
-                        KIND_METADATA.to_string(),
-                        "number".to_string(),
-                    )]))
+                    super::exact_number_text(field)
                 } else {
                     field
                 }
             })
             .collect();
-        let connections = options.connections.max(1) as u32;
+        let connections = options.database.connections.max(1) as u32;
         let splits = if pages < 64 || connections == 1 || query_order.is_some() {
             vec![(0, None)]
         } else {

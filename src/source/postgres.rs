@@ -328,6 +328,7 @@ impl PostgresSource {
                 )));
             }
             let keys: Vec<String> = options
+                .database
                 .order_by
                 .iter()
                 .map(|k| {

@@ -98,6 +98,31 @@ pub struct Outcome {
     pub lines: Vec<DiffLine>,
 }
 
+/// When a run started: the wall-clock instant for reports, the monotonic one for its
+/// duration.
+#[derive(Clone, Copy)]
+struct Started {
+    at: std::time::SystemTime,
+    clock: Instant,
+}
+
+/// What the scan leaves for the stages after it.
+struct Scanned {
+    stores: [PartitionedDigests; 2],
+    rows: [u64; 2],
+    null_keys: [u64; 2],
+    unparseable_keys: [u64; 2],
+    null_samples: [Vec<u64>; 2],
+    spilled_bytes: u64,
+}
+
+/// What the join found.
+struct Compared {
+    comparison: Comparison,
+    counts: crate::compare::Counts,
+    complete: bool,
+}
+
 /// Rows read and NULL-key rows of one side.
 struct SideTally {
     rows: AtomicU64,
@@ -107,9 +132,9 @@ struct SideTally {
 }
 
 impl Job {
-    /// Runs the reconciliation.
+    /// Runs the reconciliation on a pool of its own (as many threads as
+    /// [`EngineOptions::threads`] says).
     pub fn run(&self, observer: &dyn Observer) -> Result<Outcome> {
-        let started = Instant::now();
         let threads = self
             .engine
             .threads
@@ -120,13 +145,37 @@ impl Job {
             .thread_name(|i| format!("recon-{i}"))
             .build()
             .map_err(|e| Error::Internal(format!("starting worker threads: {e}")))?;
-        pool.install(|| self.run_in_pool(observer, started, threads))
+        self.run_on(&pool, observer)
+    }
+
+    /// Runs the reconciliation on `pool`, within the job's memory limit: a suite runs
+    /// several jobs on one pool, each with its share of the memory.
+    pub fn run_on(&self, pool: &rayon::ThreadPool, observer: &dyn Observer) -> Result<Outcome> {
+        let started = Started {
+            at: std::time::SystemTime::now(),
+            clock: Instant::now(),
+        };
+        pool.install(|| self.run_stages(observer, started, pool.current_num_threads()))
     }
 
     /// Opens both sources (reading headers and footers only) and resolves the plan.
     pub fn plan(&self) -> Result<Plan> {
         let sources = self.open_sources()?;
         self.resolve(&sources)
+    }
+
+    /// A fingerprint of what decides this job's results: the resolved plan (column pairs,
+    /// comparison types, normalizers, tolerances, what is left out) and the criteria. It
+    /// leaves out locations and credentials, and execution settings that change no
+    /// result, so a run can be recognised as the same comparison as another.
+    pub fn fingerprint(&self, plan: &Plan) -> String {
+        let described = format!(
+            "{}\n{:?}\n{:?}",
+            serde_json::to_string(plan).unwrap_or_default(),
+            self.criteria,
+            self.owner
+        );
+        format!("{:032x}", xxhash_rust::xxh3::xxh3_128(described.as_bytes()))
     }
 
     fn open_sources(&self) -> Result<[Box<dyn Source>; 2]> {
@@ -161,24 +210,106 @@ impl Job {
         Ok(plan)
     }
 
-    fn run_in_pool(
+    /// One function per stage, in order; each stage's own module does the work.
+    fn run_stages(
         &self,
         observer: &dyn Observer,
-        started: Instant,
+        started: Started,
         threads: usize,
     ) -> Result<Outcome> {
         let sources = self.open_sources()?;
         let plan = self.resolve(&sources)?;
         let hints = [sources[0].size_hint(), sources[1].size_hint()];
-        let partitions = match self.engine.partitions {
-            Some(p) if p.is_power_of_two() && p <= 1 << 20 => p,
-            Some(p) => {
-                return Err(Error::Config(format!(
-                    "--partitions must be a power of two from 1 to 1048576, not {p}"
-                )));
-            }
-            None => partitions_for(hints[0].estimated_rows.max(hints[1].estimated_rows)),
-        };
+        let partitions = self.partition_count(hints)?;
+        let mut phase = Instant::now();
+        let mut phase_ms = PhaseTimes::default();
+
+        observer.scan_started(hints);
+        let scanned = self.scan_sides(&plan, &sources, partitions, observer)?;
+        phase_ms.scan = lap(&mut phase);
+
+        observer.phase("comparing partitions");
+        let compared = self.compare_partitions(&plan, &scanned, partitions)?;
+        phase_ms.compare = lap(&mut phase);
+
+        observer.phase("reading differing rows");
+        let mut drilled = drill_down(
+            &plan,
+            [sources[0].as_ref(), sources[1].as_ref()],
+            compared.comparison,
+            scanned.null_samples,
+            scanned.null_keys,
+            self.engine.max_diff_rows,
+        )?;
+        attribute_and_mask(&mut drilled.lines, &plan, self.owner.as_deref(), &self.mask);
+        phase_ms.drill_down = lap(&mut phase);
+        observer.finished();
+
+        // Rows whose digests differed only by tolerance buckets are matched after all.
+        let mut counts = compared.counts;
+        counts.changed -= drilled.columns.equal_rows;
+        counts.matched += drilled.columns.equal_rows;
+        let summary = Summary::new(
+            Measurements {
+                plan: &plan,
+                // As the sources show them: passwords removed.
+                uris: [sources[0].uri().to_string(), sources[1].uri().to_string()],
+                rows: scanned.rows,
+                null_keys: scanned.null_keys,
+                unparseable_keys: scanned.unparseable_keys,
+                table_owner: self.owner.as_deref(),
+                complete: compared.complete,
+                counts,
+                one_sided_keys: [DiffKind::MissingInTarget, DiffKind::ExtraInTarget].map(|kind| {
+                    drilled
+                        .lines
+                        .iter()
+                        .filter(|l| l.kind == kind)
+                        .map(|l| l.key.as_slice())
+                        .collect()
+                }),
+                columns: &drilled.columns,
+                kept_lines: drilled.lines.len() as u64,
+                max_lines: self.engine.max_diff_rows,
+                run: RunInfo {
+                    partitions: partitions as u64,
+                    identical_partitions: counts.identical_partitions,
+                    spilled_bytes: scanned.spilled_bytes,
+                    threads: threads as u64,
+                    phase_ms,
+                },
+                started_at: started.at,
+                fingerprint: self.fingerprint(&plan),
+                elapsed_ms: started.clock.elapsed().as_millis() as u64,
+            },
+            &self.criteria,
+        );
+        Ok(Outcome {
+            summary,
+            lines: drilled.lines,
+        })
+    }
+
+    fn partition_count(&self, hints: [SizeHint; 2]) -> Result<usize> {
+        match self.engine.partitions {
+            Some(p) if p.is_power_of_two() && p <= 1 << 20 => Ok(p),
+            Some(p) => Err(Error::Config(format!(
+                "partitions must be a power of two from 1 to 1048576, not {p}"
+            ))),
+            None => Ok(partitions_for(
+                hints[0].estimated_rows.max(hints[1].estimated_rows),
+            )),
+        }
+    }
+
+    /// Scans and digests both sides into partitions, within the memory limit.
+    fn scan_sides(
+        &self,
+        plan: &Plan,
+        sources: &[Box<dyn Source>; 2],
+        partitions: usize,
+        observer: &dyn Observer,
+    ) -> Result<Scanned> {
         let budget = (self.engine.memory_limit / 2).max(ENTRY_BYTES);
         let stores = [
             PartitionedDigests::new(partitions, budget, &self.engine.spill_dir),
@@ -190,23 +321,38 @@ impl Job {
             unparseable_keys: AtomicU64::new(0),
             null_key_sample: Mutex::new(Smallest::new(self.engine.max_diff_rows as usize)),
         });
+        self.scan(plan, sources, &stores, &tallies, observer)?;
+        let load = |count: fn(&SideTally) -> &AtomicU64| {
+            tallies.each_ref().map(|t| count(t).load(Ordering::Relaxed))
+        };
+        Ok(Scanned {
+            rows: load(|t| &t.rows),
+            null_keys: load(|t| &t.null_keys),
+            unparseable_keys: load(|t| &t.unparseable_keys),
+            spilled_bytes: stores.iter().map(PartitionedDigests::spilled_bytes).sum(),
+            null_samples: tallies.map(|t| {
+                t.null_key_sample
+                    .into_inner()
+                    .expect("null key sample lock")
+                    .into_sorted()
+            }),
+            stores,
+        })
+    }
 
-        observer.scan_started(hints);
-        let mut phase = Instant::now();
-        let mut phase_ms = PhaseTimes::default();
-        self.scan(&plan, &sources, &stores, &tallies, observer)?;
-        phase_ms.scan = lap(&mut phase);
-
-        observer.phase("comparing partitions");
-        let rows = tallies.each_ref().map(|t| t.rows.load(Ordering::Relaxed));
-        let null_key_rows = tallies
-            .each_ref()
-            .map(|t| t.null_keys.load(Ordering::Relaxed));
-        // With --fail-fast, a criterion already lost after the scan (row counts) stops
-        // the run before any join; during the join, partial counts are checked as they
-        // grow. Either way the counts reported are lower bounds.
+    /// Joins the partitions of both sides by key, in parallel. With --fail-fast, a
+    /// criterion already lost after the scan (row counts) stops the run before any join;
+    /// during the join, partial counts are checked as they grow. Either way the counts
+    /// reported are then lower bounds.
+    fn compare_partitions(
+        &self,
+        plan: &Plan,
+        scanned: &Scanned,
+        partitions: usize,
+    ) -> Result<Compared> {
+        let rows = scanned.rows;
         let stopped = AtomicBool::new(
-            self.engine.fail_fast && self.criteria.lost_after_scan(rows, null_key_rows),
+            self.engine.fail_fast && self.criteria.lost_after_scan(rows, scanned.null_keys),
         );
         let running = Mutex::new(crate::compare::Counts::default());
         let has_tolerance = plan
@@ -214,6 +360,7 @@ impl Job {
             .iter()
             .any(|c| c.mapped.as_ref().is_some_and(|m| m.tolerance.is_some()));
         let sample_limit = self.engine.max_diff_rows as usize;
+        let stores = &scanned.stores;
         let comparison = (0..partitions)
             .into_par_iter()
             .map(|p| -> Result<Comparison> {
@@ -232,75 +379,10 @@ impl Job {
                 Ok(c)
             })
             .try_reduce(|| Comparison::new(sample_limit), |a, b| Ok(a.merge(b)))?;
-        let complete = !stopped.load(Ordering::Relaxed);
-        phase_ms.compare = lap(&mut phase);
-
-        observer.phase("reading differing rows");
-        let counts = comparison.counts;
-        let unparseable_keys = tallies
-            .each_ref()
-            .map(|t| t.unparseable_keys.load(Ordering::Relaxed));
-        let null_keys = tallies
-            .each_ref()
-            .map(|t| t.null_keys.load(Ordering::Relaxed));
-        let null_samples = tallies.map(|t| {
-            t.null_key_sample
-                .into_inner()
-                .expect("null key sample lock")
-                .into_sorted()
-        });
-        let drilled = drill_down(
-            &plan,
-            [sources[0].as_ref(), sources[1].as_ref()],
+        Ok(Compared {
+            counts: comparison.counts,
             comparison,
-            null_samples,
-            null_keys,
-            self.engine.max_diff_rows,
-        )?;
-        let mut drilled = drilled;
-        attribute_and_mask(&mut drilled.lines, &plan, self.owner.as_deref(), &self.mask);
-        phase_ms.drill_down = lap(&mut phase);
-        // Rows whose digests differed only by tolerance buckets are matched after all.
-        let mut counts = counts;
-        counts.changed -= drilled.columns.equal_rows;
-        counts.matched += drilled.columns.equal_rows;
-        observer.finished();
-        let summary = Summary::new(
-            Measurements {
-                plan: &plan,
-                // As the sources show them: passwords removed.
-                uris: [sources[0].uri().to_string(), sources[1].uri().to_string()],
-                rows,
-                null_keys,
-                unparseable_keys,
-                table_owner: self.owner.as_deref(),
-                complete,
-                counts,
-                one_sided_keys: [DiffKind::MissingInTarget, DiffKind::ExtraInTarget].map(|kind| {
-                    drilled
-                        .lines
-                        .iter()
-                        .filter(|l| l.kind == kind)
-                        .map(|l| l.key.as_slice())
-                        .collect()
-                }),
-                columns: &drilled.columns,
-                kept_lines: drilled.lines.len() as u64,
-                max_lines: self.engine.max_diff_rows,
-                run: RunInfo {
-                    partitions: partitions as u64,
-                    identical_partitions: counts.identical_partitions,
-                    spilled_bytes: stores.iter().map(PartitionedDigests::spilled_bytes).sum(),
-                    threads: threads as u64,
-                    phase_ms,
-                },
-                elapsed_ms: started.elapsed().as_millis() as u64,
-            },
-            &self.criteria,
-        );
-        Ok(Outcome {
-            summary,
-            lines: drilled.lines,
+            complete: !stopped.load(Ordering::Relaxed),
         })
     }
 

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! Each stage is one module: [`source`], [`normalize`], [`digest`], [`partition`],
-//! [`compare`], [`drilldown`], [`metrics`], [`report`]; [`config`] reads job files,
+//! [`compare`], [`drilldown`], [`metrics`], [`report`]; [`config`] reads job files and builds jobs,
 //! [`job`] runs the stages in order, [`error`] is the one error type and [`cli`] is the
 //! command line.
 #![deny(missing_docs)]
@@ -31,3 +31,4 @@ pub mod source;
 
 pub use error::{Error, Result, Side};
 pub use job::{EngineOptions, Job, Outcome};
+pub use metrics::Status;

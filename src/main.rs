@@ -4,16 +4,16 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use recon::cli::{self, Cli, Status};
+use recon::Status;
+use recon::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli::run(cli) {
-        Ok(Status::Passed) => ExitCode::SUCCESS,
-        Ok(Status::Breached) => ExitCode::from(1),
+        Ok(status) => ExitCode::from(status.exit_code()),
         Err(error) => {
             eprintln!("recon: error: {error}");
-            ExitCode::from(2)
+            ExitCode::from(Status::Error.exit_code())
         }
     }
 }

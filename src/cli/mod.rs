@@ -8,23 +8,12 @@ use std::io::Write;
 
 pub use args::{Cli, Command, DiffArgs};
 
-use crate::config::{JobFile, SideFile};
-use crate::drilldown::Mask;
+use crate::config::{Environment, Notice, Overrides, build_job, parse_delimiter, parse_size};
 use crate::error::{Error, Result};
-use crate::job::{EngineOptions, Job};
+use crate::job::Job;
+use crate::metrics::Status;
 use crate::metrics::{Amount, Category, Percent};
-use crate::normalize::ColumnSelection;
 use crate::report::{self, DiffsFormat, JsonSummary, Report, TerminalSummary};
-use crate::source::{DatabaseOptions, FileOptions, SourceOptions};
-
-/// How a completed run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Compared, and every criterion holds.
-    Passed,
-    /// Compared, and a criterion is breached.
-    Breached,
-}
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<Status> {
@@ -92,187 +81,108 @@ fn diff(args: DiffArgs) -> Result<Status> {
             })?,
         }
     }
-    Ok(if outcome.summary.verdict.passed {
-        Status::Passed
-    } else {
-        Status::Breached
-    })
+    Ok(outcome.summary.verdict.status())
 }
 
 /// Builds the job a `diff` command line describes: the job file (if any), then the flags
-/// over it.
+/// over it. Notices are printed on stderr in the command line's own terms.
 pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
-    let file = match &args.config {
-        Some(path) => JobFile::read(path)?,
-        None => JobFile::default(),
-    };
-    let side = |flag: &Option<String>,
-                file_side: &Option<SideFile>,
-                name: &str|
-     -> Result<(String, Option<String>)> {
-        match (flag, file_side) {
-            // A location from the flags brings no options from the job file's side.
-            (Some(uri), _) => Ok((uri.clone(), None)),
-            (None, Some(fs)) => Ok((fs.uri.clone(), fs.delimiter.clone())),
-            (None, None) => Err(Error::Config(format!(
-                "no {name} given: pass --{name} PATH or set [{name}] uri = \"...\" in a job file (--config)"
-            ))),
-        }
-    };
-    let (source, source_file_delimiter) = side(&args.source, &file.source, "source")?;
-    let (target, target_file_delimiter) = side(&args.target, &file.target, "target")?;
-    let database = |flag: &Option<String>, file_side: &Option<SideFile>, from_flag: bool, name| {
-        if flag.is_some() && !from_flag && file_side.as_ref().is_some_and(|f| f.filter.is_some()) {
-            eprintln!("recon: note: --{name}-where replaces the job file's [{name}] where");
-        }
-        if file_side.as_ref().is_some_and(|f| {
-            from_flag && (f.table.is_some() || f.query.is_some() || f.filter.is_some())
-        }) {
-            // Said, not silent: a nightly job run with another location must not lose its
-            // filter unnoticed.
-            eprintln!(
-                "recon: note: --{name} replaces the job file's [{name}] with its table, query and where"
-            );
-        }
-        let file_side = file_side.as_ref().filter(|_| !from_flag);
-        (
-            flag.clone()
-                .or_else(|| file_side.and_then(|f| f.filter.clone())),
-            file_side.and_then(|f| f.table.clone()),
-            file_side.and_then(|f| f.query.clone()),
-        )
-    };
-    let (source_filter, source_table, source_query) = database(
-        &args.source_where,
-        &file.source,
-        args.source.is_some(),
-        "source",
-    );
-    let (target_filter, target_table, target_query) = database(
-        &args.target_where,
-        &file.target,
-        args.target.is_some(),
-        "target",
-    );
-    let delimiter = |specific: &Option<String>, from_file: Option<String>| -> Result<Option<u8>> {
-        specific
-            .clone()
-            .or_else(|| args.delimiter.clone())
-            .or(from_file)
-            .map(|chosen| parse_delimiter(&chosen))
-            .transpose()
-    };
-    let key = match &args.key {
-        Some(k) => split_list(k),
-        None => file.key.clone(),
-    };
-    // A query's rows are numbered by the key: the target's key names follow renames.
-    let target_key: Vec<String> = key
-        .iter()
-        .map(|k| {
-            file.mappings
-                .iter()
-                .find(|m| &m.source == k)
-                .map_or_else(|| k.clone(), |m| m.target.clone())
-        })
-        .collect();
-    let source_options = SourceOptions {
-        file: FileOptions {
-            delimiter: delimiter(&args.source_delimiter, source_file_delimiter)?,
-        },
-        database: DatabaseOptions {
-            filter: source_filter,
-            table: source_table,
-            query: source_query,
-            connections: args.pg_connections,
-            order_by: key.clone(),
-        },
-        ..SourceOptions::default()
-    };
-    let target_options = SourceOptions {
-        file: FileOptions {
-            delimiter: delimiter(&args.target_delimiter, target_file_delimiter)?,
-        },
-        database: DatabaseOptions {
-            filter: target_filter,
-            table: target_table,
-            query: target_query,
-            connections: args.pg_connections,
-            order_by: target_key,
-        },
-        ..SourceOptions::default()
-    };
-    let mut criteria = file.criteria;
-    if let Some(text) = args.min_accuracy.as_deref() {
-        criteria.min_accuracy = Some(Percent::parse(text)?);
-        // A fraction where a percentage is meant would pass nearly any run.
-        if !text.trim().ends_with('%')
-            && text
-                .trim()
-                .parse::<f64>()
-                .is_ok_and(|v| v > 0.0 && v <= 1.0)
-        {
-            eprintln!(
-                "recon: note: --min-accuracy {text} means {text}%; for a fraction like 0.999 write 99.9"
-            );
+    let (job, notices) = build_job(
+        args.config.as_deref(),
+        &overrides(args)?,
+        &Environment::from_process(),
+    )?;
+    for notice in notices {
+        eprintln!("recon: note: {}", describe(&notice));
+    }
+    Ok(job)
+}
+
+/// The flags as overrides of a job file, each parsed by the parser its job-file entry
+/// goes through, with errors naming the flag.
+fn overrides(args: &DiffArgs) -> Result<Overrides> {
+    let flag = |name: &str, e: Error| Error::Config(format!("--{name}: {e}"));
+    if args.config.is_none() {
+        for (given, side) in [(&args.source, "source"), (&args.target, "target")] {
+            if given.is_none() {
+                return Err(Error::Config(format!(
+                    "no {side} given: pass --{side} PATH or set [{side}] uri = \"...\" in a job file (--config)"
+                )));
+            }
         }
     }
-    for (flag, category) in [
-        (&args.max_missing, Category::MissingInTarget),
-        (&args.max_extra, Category::ExtraInTarget),
+    let delimiter = |specific: &Option<String>, name: &str| -> Result<Option<u8>> {
+        match (specific, &args.delimiter) {
+            (Some(d), _) => parse_delimiter(d).map(Some).map_err(|e| flag(name, e)),
+            (None, Some(d)) => parse_delimiter(d)
+                .map(Some)
+                .map_err(|e| flag("delimiter", e)),
+            (None, None) => Ok(None),
+        }
+    };
+    let mut limits = Vec::new();
+    for (text, category, name) in [
+        (&args.max_missing, Category::MissingInTarget, "max-missing"),
+        (&args.max_extra, Category::ExtraInTarget, "max-extra"),
     ] {
-        if let Some(text) = flag {
-            criteria.limits.retain(|(c, _)| *c != category);
-            criteria.limits.push((category, Amount::parse(text)?));
+        if let Some(text) = text {
+            limits.push((category, Amount::parse(text).map_err(|e| flag(name, e))?));
         }
     }
-    if let Some(min) = args.min_rows {
-        criteria.min_rows = Some(min);
-    }
-    let mut engine = EngineOptions {
+    let min_accuracy = match args.min_accuracy.as_deref() {
+        Some(text) => {
+            if Percent::reads_as_fraction(text) {
+                // A fraction where a percentage is meant would pass nearly any run.
+                eprintln!(
+                    "recon: note: --min-accuracy {text} means {text}%; for a fraction like 0.999 write 99.9"
+                );
+            }
+            Some(Percent::parse(text)?)
+        }
+        None => None,
+    };
+    Ok(Overrides {
+        source: args.source.clone(),
+        target: args.target.clone(),
+        source_filter: args.source_where.clone(),
+        target_filter: args.target_where.clone(),
+        key: args.key.as_deref().map(split_list),
+        columns: args.columns.as_deref().map(split_list),
+        exclude: args.exclude.as_deref().map(split_list),
+        delimiters: [
+            delimiter(&args.source_delimiter, "source-delimiter")?,
+            delimiter(&args.target_delimiter, "target-delimiter")?,
+        ],
+        min_accuracy,
+        limits,
+        min_rows: args.min_rows,
+        max_diff_rows: args.max_diff_rows,
+        connections: Some(args.pg_connections),
         partitions: args.partitions,
         threads: args.threads,
-        max_diff_rows: args.max_diff_rows.or(file.max_diff_rows).unwrap_or(10_000),
+        memory_limit: args
+            .memory_limit
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .map_err(|e| flag("memory-limit", e))?,
+        spill_dir: args.spill_dir.clone(),
         fail_fast: args.fail_fast,
-        ..EngineOptions::default()
-    };
-    if let Some(limit) = &args.memory_limit {
-        engine.memory_limit = parse_size(limit)?;
-    }
-    if let Some(dir) = &args.spill_dir {
-        // Checked now, not when the first partition spills in the middle of the scan.
-        if !dir.is_dir() {
-            return Err(Error::Config(format!(
-                "--spill-dir {} is not a directory: create it, or leave the flag out to spill into {}",
-                dir.display(),
-                std::env::temp_dir().display()
-            )));
-        }
-        engine.spill_dir = dir.clone();
-    }
-    Ok(Job {
-        source,
-        target,
-        source_options,
-        target_options,
-        selection: ColumnSelection {
-            key,
-            columns: args.columns.as_deref().map(split_list).or(file.include),
-            exclude: args
-                .exclude
-                .as_deref()
-                .map(split_list)
-                .unwrap_or(file.exclude),
-            mappings: file.mappings,
-        },
-        criteria,
-        owner: file.owner,
-        mask: match std::env::var("RECON_MASK_KEY") {
-            Ok(key) if !key.is_empty() => Mask::keyed(&key),
-            _ => Mask::random(),
-        },
-        engine,
     })
+}
+
+/// A notice in the command line's words: what the library calls a location or filter
+/// given on top of the job file is a flag here.
+fn describe(notice: &Notice) -> String {
+    match notice {
+        Notice::LocationReplacesSide { side } => {
+            format!("--{side} replaces the job file's [{side}] with its table, query and where")
+        }
+        Notice::FilterReplacesWhere { side } => {
+            format!("--{side}-where replaces the job file's [{side}] where")
+        }
+        other => other.to_string(),
+    }
 }
 
 fn split_list(text: &str) -> Vec<String> {
@@ -283,53 +193,12 @@ fn split_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn parse_delimiter(text: &str) -> Result<u8> {
-    match text {
-        "\\t" | "tab" | "\t" => Ok(b'\t'),
-        t if t.len() == 1 && t.is_ascii() && !matches!(t, "\"" | "\n" | "\r") => {
-            Ok(t.as_bytes()[0])
-        }
-        other => Err(Error::Config(format!(
-            "delimiter {other:?} must be one ASCII character other than a quote or line break (use \\t for tab)"
-        ))),
-    }
-}
-
-/// Parses `512MiB`, `2GiB`, `1G`, `300M` or a plain byte count.
-fn parse_size(text: &str) -> Result<usize> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let multiplier: usize = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        _ => 0,
-    };
-    match digits.parse::<usize>() {
-        Ok(n) if multiplier > 0 && n > 0 => Ok(n.saturating_mul(multiplier)),
-        _ => Err(Error::Config(format!(
-            "memory limit {text:?} is not a size; write it like 512MiB or 2GiB"
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_delimiters() {
-        assert_eq!(parse_size("512MiB").unwrap(), 512 << 20);
-        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
-        assert_eq!(parse_size("4096").unwrap(), 4096);
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("0").is_err());
-        assert_eq!(parse_delimiter("\\t").unwrap(), b'\t');
-        assert_eq!(parse_delimiter(";").unwrap(), b';');
-        assert!(parse_delimiter("ab").is_err());
-        assert!(parse_delimiter("\"").is_err());
+    fn lists_split_on_commas() {
         assert_eq!(split_list(" a, b ,,c"), vec!["a", "b", "c"]);
     }
 }

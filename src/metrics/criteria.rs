@@ -37,7 +37,7 @@ impl Amount {
             Amount::Count(max) => value <= *max,
             Amount::Rate(_) if base == 0 => value == 0,
             // value/base ≤ rate  ⇔  (base − value)/base ≥ 100% − rate
-            Amount::Rate(rate) => rate.is_at_least(value, base),
+            Amount::Rate(rate) => rate.is_not_exceeded_by(value, base),
         }
     }
 
@@ -167,7 +167,7 @@ impl Criteria {
         let over = |value: u64, max: &Amount| match max {
             Amount::Count(n) => value > *n,
             // Even over the largest possible union the share is too high.
-            Amount::Rate(rate) => !rate.is_at_least(value, most_keys),
+            Amount::Rate(rate) => !rate.is_not_exceeded_by(value, most_keys),
         };
         let limits = self.limits.iter().any(|(category, max)| match category {
             Category::MissingInTarget => over(partial.missing_in_target, max),

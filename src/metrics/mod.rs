@@ -45,6 +45,13 @@ impl Percent {
         Ok(Percent { mantissa, scale })
     }
 
+    /// Whether a threshold written without `%` lies in (0, 1]: most likely a fraction
+    /// (0.999) where a percentage (99.9) is meant, which nearly any run would pass.
+    pub fn reads_as_fraction(text: &str) -> bool {
+        let t = text.trim();
+        !t.ends_with('%') && t.parse::<f64>().is_ok_and(|v| v > 0.0 && v <= 1.0)
+    }
+
     /// The percentage as a float, for display.
     pub fn value(&self) -> f64 {
         self.mantissa as f64 / 10f64.powi(i32::from(self.scale))
@@ -63,8 +70,9 @@ impl Percent {
         lhs >= rhs
     }
 
-    /// Whether `part / whole` is at most this percentage (exact, like `is_met_by`).
-    pub fn is_at_least(&self, part: u64, whole: u64) -> bool {
+    /// Whether `part / whole` is at most this percentage (exact, like `is_met_by`): a
+    /// share held to this percentage as its limit.
+    pub fn is_not_exceeded_by(&self, part: u64, whole: u64) -> bool {
         if whole == 0 {
             return true;
         }
@@ -87,6 +95,35 @@ pub struct Breach {
     pub message: String,
 }
 
+/// How a run ended, for a scheduler: the exit status of `recon diff` and each table's
+/// status in a suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Compared, and every criterion holds.
+    Passed,
+    /// Compared, and a criterion is breached.
+    Breached,
+    /// Not compared: the run stopped on an error.
+    Error,
+}
+
+impl Status {
+    /// The process exit status that stands for it: 0, 1 or 2.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Status::Passed => 0,
+            Status::Breached => 1,
+            Status::Error => 2,
+        }
+    }
+}
+
+/// `at` in UTC as RFC 3339 with milliseconds, e.g. `2026-12-04T21:05:44.123Z`.
+pub fn rfc3339(at: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(at).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// Pass or fail, with every breached criterion.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Verdict {
@@ -99,6 +136,17 @@ pub struct Verdict {
     /// The overall accuracy threshold in percent, when one was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_accuracy: Option<f64>,
+}
+
+impl Verdict {
+    /// Passed or breached.
+    pub fn status(&self) -> Status {
+        if self.passed {
+            Status::Passed
+        } else {
+            Status::Breached
+        }
+    }
 }
 
 /// One side of the run.
@@ -247,6 +295,13 @@ pub struct PhaseTimes {
 pub struct Summary {
     /// Layout version.
     pub format_version: u32,
+    /// The version of recon that ran.
+    pub recon_version: String,
+    /// When the run started, in UTC (RFC 3339).
+    pub started_at: String,
+    /// A fingerprint of the resolved plan and criteria (see [`crate::Job::fingerprint`]):
+    /// two runs with the same fingerprint compared the same way.
+    pub fingerprint: String,
     /// The source.
     pub source: SideSummary,
     /// The target.
@@ -332,6 +387,10 @@ pub struct Measurements<'a> {
     pub max_lines: u64,
     /// Execution facts.
     pub run: RunInfo,
+    /// When the run started.
+    pub started_at: std::time::SystemTime,
+    /// The job's fingerprint.
+    pub fingerprint: String,
     /// Wall time.
     pub elapsed_ms: u64,
 }
@@ -404,6 +463,9 @@ impl Summary {
         let [source_uri, target_uri] = m.uris;
         let mut summary = Summary {
             format_version: FORMAT_VERSION,
+            recon_version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at: rfc3339(m.started_at),
+            fingerprint: m.fingerprint.clone(),
             source: SideSummary {
                 uri: source_uri,
                 rows: m.rows[0],

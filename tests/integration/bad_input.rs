@@ -354,7 +354,7 @@ fn bad_delimiter_and_partitions_are_usage_errors() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "--spill-dir /nonexistent/recon-spill is not a directory",
+            "spill directory /nonexistent/recon-spill is not a directory",
         ));
     // A file read with the wrong delimiter: the error says which one it seems to use.
     let dir = tempfile::tempdir().unwrap();

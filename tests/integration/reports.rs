@@ -290,6 +290,9 @@ fn summary_and_owner_markdown_snapshots() {
     let summary = json(&out.join("summary.json"));
     insta::assert_json_snapshot!("owners_summary", summary, {
         ".elapsed_ms" => "[ms]",
+        ".started_at" => "[time]",
+        ".recon_version" => "[version]",
+        ".fingerprint" => "[fingerprint]",
         ".run.phase_ms" => "[ms]",
         ".run.threads" => "[threads]",
         ".source.uri" => "[uri]",

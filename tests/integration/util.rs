@@ -15,6 +15,13 @@ pub fn fixture(path: &str) -> PathBuf {
 pub fn recon() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("recon").unwrap();
     cmd.env("CI", "1");
+    // The masking key is kept in the user's configuration directory: tests keep theirs
+    // under the build's temporary directory, never in the home of whoever runs them.
+    cmd.env(
+        "XDG_CONFIG_HOME",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("config-home"),
+    );
+    cmd.env_remove("RECON_MASK_KEY");
     cmd
 }
 

@@ -1,13 +1,14 @@
 //! Job files: a TOML description of one reconciliation (sources, key, column mappings,
-//! criteria), read into a [`JobFile`]; `cli::job_from_args` merges it with the flags that
-//! override it into a `Job`. This module owns the file's syntax and its error messages
-//! (the file, and line and column for syntax errors); it does not run anything.
+//! criteria), read into a [`JobFile`]; [`super::build_job`] puts the overrides on top
+//! and makes it a `Job`. This module owns the file's syntax and its error messages (the
+//! file, and line and column for syntax errors, the entry otherwise); it runs nothing.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::build::Notice;
 use crate::error::{Error, Result};
 use crate::metrics::{Amount, Category, ColumnCriteria, Criteria, Percent};
 use crate::normalize::steps::{Step, TimeUnit, Tolerance, valid_timestamp_format};
@@ -36,6 +37,8 @@ pub struct JobFile {
     pub owner: Option<String>,
     /// Cap on stored difference lines.
     pub max_diff_rows: Option<u64>,
+    /// What a person should know about the file (a threshold that reads like a fraction).
+    pub notices: Vec<Notice>,
 }
 
 /// One side of a job file.
@@ -199,6 +202,17 @@ impl JobFile {
             })
         };
         let at = |what: String| Error::Config(format!("{}: {what}", path.display()));
+        let mut notices = Vec::new();
+        let mut threshold = |value: &toml::Value, setting: String| {
+            let text = scalar_text(value);
+            if Percent::reads_as_fraction(&text) {
+                notices.push(Notice::AccuracyLooksLikeFraction {
+                    setting: format!("{}: {setting}", path.display()),
+                    text: text.clone(),
+                });
+            }
+            Percent::parse(&text)
+        };
         let mut mappings = Vec::new();
         let mut column_criteria = Vec::new();
         for (i, column) in raw.columns.into_iter().enumerate() {
@@ -208,7 +222,7 @@ impl JobFile {
                 min_accuracy: column
                     .min_accuracy
                     .as_ref()
-                    .map(|v| Percent::parse(&scalar_text(v)))
+                    .map(|v| threshold(v, format!("{label}: min_accuracy")))
                     .transpose()
                     .map_err(|e| at(format!("{label}: min_accuracy: {e}")))?,
                 max_mismatched: column
@@ -238,7 +252,7 @@ impl JobFile {
             };
             if let Some(v) = &c.min_accuracy {
                 criteria.min_accuracy = Some(
-                    Percent::parse(&scalar_text(v))
+                    threshold(v, "[criteria] min_accuracy".into())
                         .map_err(|e| at(format!("[criteria] min_accuracy: {e}")))?,
                 );
             }
@@ -273,6 +287,7 @@ impl JobFile {
             criteria,
             owner: raw.owner,
             max_diff_rows: raw.max_diff_rows,
+            notices,
         })
     }
 }

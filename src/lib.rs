@@ -22,6 +22,7 @@ pub mod config;
 pub mod digest;
 pub mod drilldown;
 pub mod error;
+pub mod history;
 pub mod job;
 pub mod metrics;
 pub mod normalize;

@@ -149,6 +149,18 @@ impl Verdict {
     }
 }
 
+impl ColumnSummary {
+    /// The column's accuracy as a percentage for a person, or `-` when no row was
+    /// compared (an empty side): every report shows it so.
+    pub fn accuracy_text(&self) -> String {
+        if self.compared == 0 {
+            "-".to_string()
+        } else {
+            format_percent(self.compared - self.mismatched, self.compared)
+        }
+    }
+}
+
 /// One side of the run.
 #[derive(Debug, Clone, Serialize)]
 pub struct SideSummary {
@@ -433,7 +445,7 @@ impl Summary {
         let mut warnings = Vec::new();
         if !m.complete {
             warnings.push(
-                "stopped early (--fail-fast) once a criterion could no longer be met: every count is a lower bound".into(),
+                "stopped early (fail fast) once a criterion could no longer be met: every count is a lower bound".into(),
             );
         }
         if m.null_keys.iter().any(|n| *n > 0) {

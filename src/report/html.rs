@@ -259,11 +259,7 @@ fn columns(h: &mut String, s: &Summary) {
                 .unwrap_or_default(),
             c.tolerance.as_deref().map(escape).unwrap_or_default(),
             c.mismatched,
-            if c.compared == 0 {
-                "-".into()
-            } else {
-                format_percent(c.compared - c.mismatched, c.compared)
-            },
+            c.accuracy_text(),
             c.owner.as_deref().map(escape).unwrap_or_default(),
             c.hint.as_deref().map(escape).unwrap_or_default(),
         );

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use super::html::{escape, samples};
 use crate::drilldown::DiffLine;
 use crate::job::Outcome;
-use crate::metrics::{ColumnSummary, OwnerSummary, format_percent};
+use crate::metrics::{ColumnSummary, OwnerSummary};
 
 /// Lines shown per owner in Markdown.
 const SAMPLES: usize = 50;
@@ -123,11 +123,7 @@ pub fn markdown(outcome: &Outcome, owner: &OwnerSummary) -> String {
             } else {
                 format!("{} → {}", c.source, c.target)
             };
-            let accuracy = if c.compared == 0 {
-                "-".into()
-            } else {
-                format_percent(c.compared - c.mismatched, c.compared)
-            };
+            let accuracy = c.accuracy_text();
             let _ = writeln!(
                 m,
                 "| {name} | {} | {accuracy} | {} |",
@@ -211,11 +207,7 @@ pub fn html(outcome: &Outcome, owner: &OwnerSummary) -> String {
     if !columns.is_empty() {
         h.push_str("<h2>Your columns</h2><table><tr><th>column</th><th>mismatched</th><th>accuracy</th><th>rule</th></tr>");
         for c in columns {
-            let accuracy = if c.compared == 0 {
-                "-".into()
-            } else {
-                format_percent(c.compared - c.mismatched, c.compared)
-            };
+            let accuracy = c.accuracy_text();
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{accuracy}</td><td>{}</td></tr>",

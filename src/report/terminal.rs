@@ -151,11 +151,7 @@ fn write_columns(s: &Summary, out: &mut dyn Write) -> std::io::Result<()> {
             "column", "compared as", "mismatched", "accuracy"
         )?;
         for c in &s.columns {
-            let accuracy = if c.compared == 0 {
-                "-".to_string()
-            } else {
-                format_percent(c.compared - c.mismatched, c.compared)
-            };
+            let accuracy = c.accuracy_text();
             let mut notes = c.notes.clone();
             let (ns, nt) = (&c.normalizers.source, &c.normalizers.target);
             if ns == nt && !ns.is_empty() {

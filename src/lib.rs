@@ -29,6 +29,7 @@ pub mod normalize;
 pub mod partition;
 pub mod report;
 pub mod source;
+pub mod suite;
 
 pub use error::{Error, Result, Side};
 pub use job::{EngineOptions, Job, Outcome};

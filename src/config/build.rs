@@ -150,10 +150,20 @@ pub fn build_job(
     overrides: &Overrides,
     environment: &Environment,
 ) -> Result<(Job, Vec<Notice>)> {
-    let (file, file_name) = match file {
-        Some(path) => (JobFile::read(path)?, Some(path)),
-        None => (JobFile::default(), None),
-    };
+    match file {
+        Some(path) => build_job_from(JobFile::read(path)?, Some(path), overrides, environment),
+        None => build_job_from(JobFile::default(), None, overrides, environment),
+    }
+}
+
+/// Builds the job that an already read job file (named `file_name` in messages, when it
+/// has a name) and `overrides` describe: a suite's table entries come this way.
+pub fn build_job_from(
+    file: JobFile,
+    file_name: Option<&Path>,
+    overrides: &Overrides,
+    environment: &Environment,
+) -> Result<(Job, Vec<Notice>)> {
     let mut notices = file.notices.clone();
     let source = side_options(&file, file_name, overrides, Side::Source, &mut notices)?;
     let target = side_options(&file, file_name, overrides, Side::Target, &mut notices)?;

@@ -194,6 +194,19 @@ impl JobFile {
                 e.message().trim_end()
             ))
         })?;
+        Self::from_raw(raw, path, path.display().to_string())
+    }
+
+    /// Reads a job given as a TOML table inside another file (a suite's `[[tables]]`
+    /// entry): `path` anchors relative paths, `label` names the entry in errors (e.g.
+    /// `nightly.toml: [[tables]] "orders"`).
+    pub fn from_table(table: toml::Table, path: &Path, label: &str) -> Result<JobFile> {
+        let raw = RawJob::deserialize(toml::Value::Table(table))
+            .map_err(|e| Error::Config(format!("{label}: {}", e.message().trim_end())))?;
+        Self::from_raw(raw, path, label.to_string())
+    }
+
+    fn from_raw(raw: RawJob, path: &Path, label: String) -> Result<JobFile> {
         let base = path.parent().unwrap_or(Path::new(""));
         let locate = |side: Option<SideFile>| {
             side.map(|mut s| {
@@ -201,13 +214,13 @@ impl JobFile {
                 s
             })
         };
-        let at = |what: String| Error::Config(format!("{}: {what}", path.display()));
+        let at = |what: String| Error::Config(format!("{label}: {what}"));
         let mut notices = Vec::new();
         let mut threshold = |value: &toml::Value, setting: String| {
             let text = scalar_text(value);
             if Percent::reads_as_fraction(&text) {
                 notices.push(Notice::AccuracyLooksLikeFraction {
-                    setting: format!("{}: {setting}", path.display()),
+                    setting: format!("{label}: {setting}"),
                     text: text.clone(),
                 });
             }

@@ -8,5 +8,7 @@ mod build;
 mod job_file;
 pub mod mask_key;
 
-pub use build::{Environment, Notice, Overrides, build_job, parse_delimiter, parse_size};
+pub use build::{
+    Environment, Notice, Overrides, build_job, build_job_from, parse_delimiter, parse_size,
+};
 pub use job_file::{JobFile, SideFile};

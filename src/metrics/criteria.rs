@@ -138,6 +138,20 @@ impl Criteria {
             || !self.columns.is_empty()
     }
 
+    /// Takes every criterion this one leaves unset from `defaults` (a suite's shared
+    /// criteria under a table's own): a limit on a category counts as set. Column
+    /// criteria belong to a table's own columns and are never shared.
+    pub fn fill_from(&mut self, defaults: &Criteria) {
+        self.min_accuracy = self.min_accuracy.or(defaults.min_accuracy);
+        self.min_rows = self.min_rows.or(defaults.min_rows);
+        self.max_row_drift = self.max_row_drift.or(defaults.max_row_drift);
+        for (category, amount) in &defaults.limits {
+            if !self.limits.iter().any(|(c, _)| c == category) {
+                self.limits.push((*category, *amount));
+            }
+        }
+    }
+
     /// Whether a criterion on row counts is already breached when the scan is over.
     pub fn lost_after_scan(&self, rows: [u64; 2], null_keys: [u64; 2]) -> bool {
         let min_rows = self

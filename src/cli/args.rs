@@ -24,8 +24,125 @@ pub enum Command {
     /// Compare a source and a target dataset row by row, by key.
     Diff(Box<DiffArgs>),
     /// Print the resolved comparison plan (column pairs, types, normalizers, what is
-    /// left out and why) without reading any rows.
-    Explain(Box<DiffArgs>),
+    /// left out and why) without reading any rows; given a suite file, list its resolved
+    /// tables and what discovery left out.
+    Explain(Box<ExplainArgs>),
+    /// Run every table of a suite file (see docs/suite-file.md): tables in parallel, one
+    /// verdict, the run kept in the suite's history.
+    ///
+    /// Exit status: 2 when any table is in error, else 1 when a table or suite criterion
+    /// is breached, else 0.
+    Suite(Box<SuiteArgs>),
+    /// Show a suite's past runs from its history: accuracy per table over the last runs,
+    /// the first run that breached, and which differences are new, fixed or persisting.
+    History(Box<HistoryArgs>),
+}
+
+/// Flags of `recon explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A suite file: list its tables instead of one comparison's plan.
+    #[arg(value_name = "SUITE")]
+    pub suite: Option<PathBuf>,
+
+    /// The comparison to explain (as for `recon diff`).
+    #[command(flatten)]
+    pub diff: DiffArgs,
+}
+
+/// Flags of `recon suite`.
+#[derive(Debug, Args)]
+pub struct SuiteArgs {
+    /// The suite file (TOML).
+    #[arg(value_name = "SUITE")]
+    pub suite: PathBuf,
+
+    /// Run only the tables whose names match GLOB (`*` and `?`); repeatable or
+    /// comma-separated.
+    #[arg(long, value_name = "GLOB", value_delimiter = ',')]
+    pub only: Vec<String>,
+
+    /// Tables at a time (default: the suite file's [suite] jobs, else 2).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Write every table's reports under DIR/tables/NAME/, plus DIR/index.html and
+    /// DIR/suite.json (written last).
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+
+    /// Write the suite summary JSON to FILE (layout: docs/suite-json.md).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Keep the run history here: a file (SQLite) or a postgres:// location (default: the
+    /// suite file's `history`, else SUITE.history beside it).
+    #[arg(long, value_name = "LOCATION", conflicts_with = "no_history")]
+    pub history: Option<String>,
+
+    /// Keep no history of this run.
+    #[arg(long)]
+    pub no_history: bool,
+
+    /// The run's id (default: from the start time and the process).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+
+    /// Format of each table's diffs file in --report-dir.
+    #[arg(long, value_enum)]
+    pub diffs_format: Option<DiffsFormat>,
+
+    /// Keep at most N difference lines per table; all counts stay exact.
+    #[arg(long, value_name = "N")]
+    pub max_diff_rows: Option<u64>,
+
+    /// Stop each table as soon as one of its criteria can no longer be met.
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// Worker threads shared by all tables (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Memory for row digests, shared by the tables running at once (default 768MiB).
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+
+    /// Directory for spill files (default: the system temporary directory).
+    #[arg(long, value_name = "DIR")]
+    pub spill_dir: Option<PathBuf>,
+
+    /// Print nothing on stdout and no progress on stderr; the exit status and files remain.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Flags of `recon history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The suite file whose history to read.
+    #[arg(value_name = "SUITE")]
+    pub suite: PathBuf,
+
+    /// Only this table (its runs, with new, fixed and persisting differences).
+    #[arg(long, value_name = "NAME")]
+    pub table: Option<String>,
+
+    /// Only runs that started within this time: 7d, 24h, 90m, or an RFC 3339 instant.
+    #[arg(long, value_name = "AGE")]
+    pub since: Option<String>,
+
+    /// At most N runs (default 10).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub runs: usize,
+
+    /// Read the history here instead of where the suite file keeps it.
+    #[arg(long, value_name = "LOCATION")]
+    pub history: Option<String>,
+
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of `recon diff`.

@@ -3,10 +3,11 @@
 
 mod args;
 mod progress;
+mod suite;
 
 use std::io::Write;
 
-pub use args::{Cli, Command, DiffArgs};
+pub use args::{Cli, Command, DiffArgs, ExplainArgs, HistoryArgs, SuiteArgs};
 
 use crate::config::{Environment, Notice, Overrides, build_job, parse_delimiter, parse_size};
 use crate::error::{Error, Result};
@@ -19,7 +20,24 @@ use crate::report::{self, DiffsFormat, JsonSummary, Report, TerminalSummary};
 pub fn run(cli: Cli) -> Result<Status> {
     match cli.command {
         Command::Diff(args) => diff(*args),
-        Command::Explain(args) => explain(*args),
+        Command::Explain(args) => match &args.suite {
+            Some(path) => suite::explain_suite(path),
+            None => explain(args.diff),
+        },
+        Command::Suite(args) => suite::run_suite(*args),
+        Command::History(args) => suite::show_history(*args),
+    }
+}
+
+/// Writes to standard output through `write`; a closed pipe (`| head`) is not an error.
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match write(&mut stdout).and_then(|_| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(|source| Error::Write {
+            path: "standard output".into(),
+            source,
+        }),
     }
 }
 

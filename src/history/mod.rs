@@ -8,7 +8,7 @@
 //! comparison and never formats output for a person.
 
 use crate::drilldown::DiffLine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::metrics::{Status, Summary};
 
 /// A run as it starts: recorded first, marked complete at the end, so a run that dies
@@ -119,4 +119,11 @@ pub trait HistoryStore: Send + Sync {
         since: Option<&str>,
         limit: usize,
     ) -> Result<Vec<TablePoint>>;
+}
+
+/// Opens the history at `location`: a path (SQLite) or a `postgres://` location.
+pub fn open(location: &str) -> Result<Box<dyn HistoryStore>> {
+    Err(Error::Config(format!(
+        "{location}: recording a history is not available in this build"
+    )))
 }

@@ -9,6 +9,7 @@ mod html;
 mod json;
 mod owners;
 mod plan;
+mod suite;
 mod terminal;
 
 use std::io::Write;
@@ -20,6 +21,7 @@ pub use diffs_parquet::DiffsParquet;
 pub use html::HtmlReport;
 pub use json::JsonSummary;
 pub use plan::write_plan;
+pub use suite::{SUITE_FORMAT_VERSION, SuiteIndex, SuiteJson, SuiteReport, SuiteTerminal};
 pub use terminal::TerminalSummary;
 
 use crate::error::{Error, Result};
@@ -351,4 +353,80 @@ pub fn check_report_dir(dir: &Path, inputs: &[&str]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The folder name of a suite's table under `tables/`: the name itself when it is safe in
+/// a path, else a safe spelling of it with a hash of the name (so two names never share a
+/// folder).
+pub fn suite_dir_name(name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe == name && !name.starts_with('.') && !name.is_empty() {
+        safe
+    } else {
+        format!(
+            "{safe}-{:08x}",
+            xxhash_rust::xxh3::xxh3_64(name.as_bytes()) as u32
+        )
+    }
+}
+
+/// Writes a suite's report directory: each compared table's reports under
+/// `tables/<name>/` (as [`write_report_dir`] writes them), `index.html`, and `suite.json`
+/// last, so a directory with a `suite.json` is complete.
+pub fn write_suite_report_dir(
+    outcome: &crate::suite::SuiteOutcome,
+    trends: &[(String, Vec<crate::history::TablePoint>)],
+    dir: &Path,
+    format: DiffsFormat,
+) -> Result<()> {
+    let create = |path: &Path| {
+        std::fs::create_dir_all(path).map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    create(dir)?;
+    let summary = dir.join("suite.json");
+    if summary.is_file() {
+        std::fs::remove_file(&summary).map_err(|source| Error::Write {
+            path: summary.clone(),
+            source,
+        })?;
+    }
+    for table in &outcome.tables {
+        if let Some(table_outcome) = &table.outcome {
+            let table_dir = dir.join("tables").join(suite_dir_name(&table.name));
+            create(&dir.join("tables"))?;
+            check_report_dir(&table_dir, &[])?;
+            write_report_dir(table_outcome, &table_dir, format)?;
+        }
+    }
+    write_suite_file(&SuiteIndex, outcome, trends, &dir.join("index.html"))?;
+    write_suite_file(&SuiteJson, outcome, trends, &summary)
+}
+
+/// Writes a suite report to `path` through a temporary file in the same directory.
+pub fn write_suite_file(
+    report: &dyn SuiteReport,
+    outcome: &crate::suite::SuiteOutcome,
+    trends: &[(String, Vec<crate::history::TablePoint>)],
+    path: &Path,
+) -> Result<()> {
+    let mut bytes = Vec::new();
+    report
+        .write(outcome, trends, &mut bytes)
+        .map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    write_bytes(&bytes, path)
 }

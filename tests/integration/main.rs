@@ -7,4 +7,5 @@ mod pg;
 mod postgres;
 mod properties;
 mod reports;
+mod suites;
 mod util;

@@ -2,7 +2,6 @@
 //! sensitive columns and a breached critical column.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use predicates::prelude::*;
 
@@ -228,41 +227,10 @@ fn no_sensitive_value_appears_anywhere() {
 
 #[test]
 fn report_html_loads_in_a_real_browser_without_console_errors() {
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
-        .expect(
-            "this test needs a headless Chromium: install it with `apt-get install chromium` (.ci/run does)",
-        );
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("r");
     run_owners_job(&out, "csv").code(1);
-    let profile = tempfile::tempdir().unwrap();
-    let page = format!("file://{}", out.join("report.html").display());
-    let output = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(&page)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let dom = String::from_utf8_lossy(&output.stdout);
+    let (dom, log) = render_in_chromium(&out.join("report.html"));
     for text in [
         "Verdict: FAIL",
         "1 key missing in target; at most 0 allowed",
@@ -273,13 +241,7 @@ fn report_html_loads_in_a_real_browser_without_console_errors() {
     ] {
         assert!(dom.contains(text), "the rendered page lacks {text:?}");
     }
-    let log = String::from_utf8_lossy(&output.stderr);
-    for line in log.lines() {
-        assert!(
-            !(line.contains("CONSOLE") && (line.contains("ERROR") || line.contains("Uncaught"))),
-            "console error: {line}"
-        );
-    }
+    assert_no_console_errors(&log);
 }
 
 #[test]

@@ -114,3 +114,53 @@ pub fn write_columns(path: &Path, columns: Vec<(&str, ArrayRef)>) {
     writer.write(&batch).unwrap();
     writer.close().unwrap();
 }
+
+/// Opens `page` in a headless Chromium and returns the rendered DOM and the browser's log
+/// (console messages included); fails the test, saying how to install one, without it.
+pub fn render_in_chromium(page: &Path) -> (String, String) {
+    use std::process::Command;
+    let chromium = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .expect(
+            "this test needs a headless Chromium: install it with `apt-get install chromium` (.ci/run does)",
+        );
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Fails the test on any console error or uncaught exception in a browser log.
+pub fn assert_no_console_errors(log: &str) {
+    for line in log.lines() {
+        assert!(
+            !(line.contains("CONSOLE") && (line.contains("ERROR") || line.contains("Uncaught"))),
+            "console error: {line}"
+        );
+    }
+}

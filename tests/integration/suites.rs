@@ -1,0 +1,224 @@
+//! `recon suite`, `recon explain SUITE` and `recon history`: many tables in one run, each
+//! with its own status, one verdict and exit status, and the suite's reports.
+
+use std::path::Path;
+
+use predicates::prelude::*;
+
+use crate::pg;
+use crate::util::*;
+
+fn rows(n: i64, changed: &[i64]) -> Vec<Row> {
+    (1..=n)
+        .map(|id| Row {
+            id,
+            values: vec![Some(if changed.contains(&id) {
+                format!("changed {id}")
+            } else {
+                format!("value {id}")
+            })],
+        })
+        .collect()
+}
+
+/// A suite over files and PostgreSQL tables: `good` (CSV vs Parquet, equal), `drifted`
+/// (a PostgreSQL table with 3 of 50 rows changed, against a CSV, held to 99%), `broken`
+/// (its target file is malformed CSV) and `pg_same` (two equal PostgreSQL tables).
+fn mixed_suite(dir: &Path, schema: &str) -> std::path::PathBuf {
+    write_csv(&dir.join("good_a.csv"), &rows(20, &[]), 1);
+    write_parquet(&dir.join("good_b.parquet"), &rows(20, &[]), 1, 7);
+    write_csv(&dir.join("drifted.csv"), &rows(50, &[]), 1);
+    std::fs::write(dir.join("broken_a.csv"), "id,c0\n1,x\n").unwrap();
+    std::fs::write(dir.join("broken_b.csv"), "id,c0\n1,\"unterminated\n").unwrap();
+    pg::sql(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};
+         CREATE TABLE {schema}.drifted(id bigint primary key, c0 text);
+         INSERT INTO {schema}.drifted SELECT i, CASE WHEN i IN (4, 5, 6) THEN 'changed ' ELSE 'value ' END || i FROM generate_series(1, 50) i;
+         CREATE TABLE {schema}.same_a(id bigint primary key, c0 text);
+         INSERT INTO {schema}.same_a SELECT i, 'v' || i FROM generate_series(1, 30) i;
+         CREATE TABLE {schema}.same_b AS SELECT * FROM {schema}.same_a;"
+    ));
+    let suite = dir.join("mixed.toml");
+    std::fs::write(
+        &suite,
+        format!(
+            r#"
+            history = false
+            [defaults]
+            key = "id"
+            [defaults.criteria]
+            min_accuracy = 99
+            [[tables]]
+            name = "good"
+            source = "good_a.csv"
+            target = "good_b.parquet"
+            [[tables]]
+            name = "drifted"
+            source = {{ uri = "{url}", table = "{schema}.drifted" }}
+            target = "drifted.csv"
+            [[tables]]
+            name = "broken"
+            source = "broken_a.csv"
+            target = "broken_b.csv"
+            [[tables]]
+            name = "pg_same"
+            source = {{ uri = "{url}", table = "{schema}.same_a" }}
+            target = {{ uri = "{url}", table = "{schema}.same_b" }}
+            "#,
+            url = pg::server()
+        ),
+    )
+    .unwrap();
+    suite
+}
+
+#[test]
+fn a_suite_gives_each_table_its_status_and_exits_2_when_one_is_in_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mixed_suite(dir.path(), "recon_suite_statuses");
+    let json = dir.path().join("suite.json");
+    recon()
+        .arg("suite")
+        .arg(&suite)
+        .arg("--json")
+        .arg(&json)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("ERROR   broken"))
+        .stdout(predicate::str::contains("BREACH  drifted"))
+        .stdout(predicate::str::contains(
+            "verdict: ERROR (2 passed, 1 breached, 1 in error)",
+        ));
+    let s = crate::util::json(&json);
+    assert_eq!(s["format_version"], 1);
+    assert_eq!(s["status"], "error");
+    let status = |name: &str| {
+        s["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(status("good")["status"], "passed");
+    assert_eq!(status("good")["matched"], 20);
+    assert_eq!(status("pg_same")["status"], "passed");
+    assert_eq!(status("pg_same")["matched"], 30);
+    let drifted = status("drifted");
+    assert_eq!(drifted["status"], "breached");
+    assert_eq!(drifted["changed"], 3);
+    assert_eq!(drifted["breaches"][0]["criterion"], "min_accuracy");
+    let broken = status("broken");
+    assert_eq!(broken["status"], "error");
+    assert!(
+        broken["error"].as_str().unwrap().contains("broken_b.csv"),
+        "{broken}"
+    );
+    assert_eq!(s["verdict"]["passed"], false);
+    assert_eq!(s["verdict"]["tables"]["error"], 1);
+}
+
+#[test]
+fn only_runs_the_matching_tables_and_a_glob_matching_none_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mixed_suite(dir.path(), "recon_suite_only");
+    recon()
+        .arg("suite")
+        .arg(&suite)
+        .args(["--only", "pg_*,good"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "verdict: PASS (2 passed, 0 breached, 0 in error)",
+        ))
+        .stdout(predicate::str::contains("broken").not());
+    recon()
+        .arg("suite")
+        .arg(&suite)
+        .args(["--only", "billing.*"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no table matches billing.*"));
+}
+
+#[test]
+fn the_bundled_suite_runs_and_explains() {
+    let suite = fixture("suite/nightly.toml");
+    recon()
+        .arg("suite")
+        .arg(&suite)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("PASS    orders"))
+        .stdout(predicate::str::contains("PASS    customers"));
+    recon()
+        .arg("explain")
+        .arg(&suite)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("suite nightly  (2 tables)"))
+        .stdout(predicate::str::contains("key: order_id"));
+}
+
+#[test]
+fn bad_suite_files_stop_before_any_row_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    write_csv(&dir.path().join("a.csv"), &rows(3, &[]), 1);
+    let cases = [
+        (
+            "[[tables]]\nname = \"t\"\nsource = \"a.csv\"\ntarget = \"a.csv\"\n[[tables]]\nname = \"t\"\nsource = \"a.csv\"\ntarget = \"a.csv\"\n",
+            "two tables are named \"t\"",
+        ),
+        (
+            "[[tables]]\nname = \"t\"\nsource = \"a.csv\"\ntarget = \"a.csv\"\nkye = \"id\"\n",
+            "unknown field `kye`",
+        ),
+        ("[[tables]]\njob = \"missing.toml\"\n", "job file"),
+        (
+            "[defaults]\nsource = \".\"\ntarget = \"other\"\n[discover]\ninclude = [\"zzz*\"]\n",
+            "[discover]",
+        ),
+    ];
+    std::fs::create_dir(dir.path().join("other")).unwrap();
+    for (text, expected) in cases {
+        let suite = dir.path().join("bad.toml");
+        std::fs::write(&suite, format!("history = false\n{text}")).unwrap();
+        recon()
+            .arg("suite")
+            .arg(&suite)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("bad.toml"))
+            .stderr(predicate::str::contains(expected));
+    }
+}
+
+#[test]
+fn the_suite_index_page_renders_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    recon()
+        .arg("suite")
+        .arg(fixture("suite/nightly.toml"))
+        .arg("--report-dir")
+        .arg(&out)
+        .assert()
+        .code(0);
+    assert!(out.join("tables/orders/report.html").is_file());
+    assert!(out.join("tables/customers/summary.json").is_file());
+    let (dom, log) = render_in_chromium(&out.join("index.html"));
+    for text in [
+        "Suite nightly",
+        "PASS",
+        "orders",
+        "customers",
+        "92.74%",
+        "tables/orders/report.html",
+    ] {
+        assert!(dom.contains(text), "the index page lacks {text:?}");
+    }
+    assert_no_console_errors(&log);
+    let suite = json(&out.join("suite.json"));
+    assert_eq!(suite["tables"].as_array().unwrap().len(), 2);
+}

@@ -348,35 +348,7 @@ fn every_json_field_is_documented() {
         .arg(&summary)
         .assert()
         .code(1);
-    let doc = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/summary-json.md"),
-    )
-    .unwrap();
-    fn walk(value: &serde_json::Value, doc: &str, path: &str) {
-        match value {
-            serde_json::Value::Object(map) => {
-                for (key, inner) in map {
-                    let documented = [
-                        format!("`{key}`"),
-                        format!("{{{key}"),
-                        format!(" {key},"),
-                        format!(" {key}}}"),
-                        format!(" {key}{{"),
-                    ]
-                    .iter()
-                    .any(|form| doc.contains(form.as_str()));
-                    assert!(
-                        documented,
-                        "{path}.{key} is not documented in docs/summary-json.md"
-                    );
-                    walk(inner, doc, &format!("{path}.{key}"));
-                }
-            }
-            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, doc, path)),
-            _ => {}
-        }
-    }
-    walk(&json(&summary), &doc, "");
+    assert_documented(&json(&summary), "docs/summary-json.md");
 }
 
 /// `recon diff --key id` of two locations; checks exit code 0 and returns the summary.

@@ -222,3 +222,12 @@ fn the_suite_index_page_renders_in_a_real_browser() {
     let suite = json(&out.join("suite.json"));
     assert_eq!(suite["tables"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn every_suite_json_field_is_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = mixed_suite(dir.path(), "recon_suite_documented");
+    let json = dir.path().join("suite.json");
+    recon().arg("suite").arg(&suite).arg("--json").arg(&json).assert().code(2);
+    assert_documented(&crate::util::json(&json), "docs/suite-json.md");
+}

@@ -164,3 +164,31 @@ pub fn assert_no_console_errors(log: &str) {
         );
     }
 }
+
+/// Fails the test for any field of `value` (at any depth) that the document `doc` (a path
+/// in the repository) does not name, as `` `field` `` or inside a `{a, b}` list.
+pub fn assert_documented(value: &serde_json::Value, doc: &str) {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(doc)).unwrap();
+    fn walk(value: &serde_json::Value, text: &str, doc: &str, path: &str) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    let documented = [
+                        format!("`{key}`"),
+                        format!("{{{key}"),
+                        format!(" {key},"),
+                        format!(" {key}}}"),
+                        format!(" {key}{{"),
+                    ]
+                    .iter()
+                    .any(|form| text.contains(form.as_str()));
+                    assert!(documented, "{path}.{key} is not documented in {doc}");
+                    walk(inner, text, doc, &format!("{path}.{key}"));
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, text, doc, path)),
+            _ => {}
+        }
+    }
+    walk(value, &text, doc, "");
+}

@@ -3,8 +3,10 @@
 //! ([`canonical`]). It reads schemas, never rows; it does not hash, partition or report.
 
 pub mod canonical;
+pub mod number;
 pub mod steps;
 pub mod text;
+pub mod value;
 pub mod wide;
 
 use std::fmt;
@@ -13,44 +15,10 @@ use std::sync::Arc;
 use arrow_schema::{DataType, Schema};
 
 use self::steps::{Input, Step, Tolerance};
+// Where callers have always found them.
+pub use self::steps::Mapped;
+pub use self::value::CompareAs;
 use crate::error::{Error, Result, Side};
-
-/// The type two columns are compared as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CompareAs {
-    /// Exact bytes of UTF-8 text.
-    Text,
-    /// Exact decimal value (integers and decimals of any scale).
-    Number,
-    /// 64-bit floating point value.
-    Float64,
-    /// 32-bit floating point value.
-    Float32,
-    /// `true` / `false`.
-    Bool,
-    /// Calendar date.
-    Date,
-    /// Instant, to the nanosecond.
-    Timestamp,
-    /// Raw bytes.
-    Binary,
-}
-
-impl fmt::Display for CompareAs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CompareAs::Text => "text",
-            CompareAs::Number => "number",
-            CompareAs::Float64 => "float64",
-            CompareAs::Float32 => "float32",
-            CompareAs::Bool => "bool",
-            CompareAs::Date => "date",
-            CompareAs::Timestamp => "timestamp",
-            CompareAs::Binary => "binary",
-        })
-    }
-}
 
 /// One source column and the target column it is compared with.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -98,18 +66,6 @@ pub struct SideLists {
     pub source: Vec<String>,
     /// For the target.
     pub target: Vec<String>,
-}
-
-/// The runtime form of a mapped column pair.
-#[derive(Debug)]
-pub struct Mapped {
-    /// Normalizers per side, in order (declared-type text steps included).
-    pub steps: [Vec<Step>; 2],
-    /// Steps after the cast to the comparison type (rounding of a declared decimal,
-    /// the integer check of a declared int).
-    pub post: Vec<Step>,
-    /// Equality within a tolerance, for numbers.
-    pub tolerance: Option<Tolerance>,
 }
 
 /// A comparison type a mapping declares.
@@ -794,7 +750,7 @@ fn pair(
 fn describe_tolerance(t: &Tolerance) -> String {
     let mut parts = Vec::new();
     if let Some((m, s)) = t.abs {
-        parts.push(format!("abs {}", canonical::format_decimal(m, s)));
+        parts.push(format!("abs {}", number::format_decimal(m, s)));
     }
     if let Some(rel) = t.rel {
         parts.push(format!("rel {rel}"));

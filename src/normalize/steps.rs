@@ -10,42 +10,27 @@ use std::fmt;
 use chrono::{NaiveDateTime, TimeZone};
 use unicode_normalization::UnicodeNormalization;
 
-use super::CompareAs;
-use super::canonical::{decimal_to_f64, exact_as_float, wide_as_float};
+use super::number::{
+    decimal_to_f64, exact_as_float, exact_rel_within, exact_within, format_decimal, pow10, rescale,
+    round_decimal, shortest_decimal, wide_as_float,
+};
 use super::text::{self, Number, WideNumber};
+use super::value::{CompareAs, format_date, format_timestamp};
 use super::wide::WideDecimal;
 
-/// One value on its way to the canonical encoding.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value<'a> {
-    /// NULL.
-    Null,
-    /// Text.
-    Text(Cow<'a, str>),
-    /// Raw bytes.
-    Bytes(&'a [u8]),
-    /// Exact decimal: mantissa and scale.
-    Number(i128, i8),
-    /// NaN, ±Infinity, or a decimal of more than 38 digits (PostgreSQL numeric).
-    Wide(WideNumber),
-    /// Floating point.
-    Float(f64),
-    /// Boolean.
-    Bool(bool),
-    /// Days since 1970-01-01.
-    Date(i32),
-    /// Seconds and nanoseconds since the epoch; `zoned` when it names an instant (it came
-    /// with a zone), not a wall-clock time.
-    Timestamp {
-        /// Seconds since the epoch.
-        seconds: i64,
-        /// Nanoseconds within the second.
-        nanos: u32,
-        /// Whether the value is an instant.
-        zoned: bool,
-    },
-    /// Text that could not be read as what a step or the comparison type needs.
-    Unparseable(Cow<'a, str>),
+// What steps work on; callers have always found it here.
+pub use super::value::Value;
+
+/// The runtime form of a mapped column pair.
+#[derive(Debug)]
+pub struct Mapped {
+    /// Normalizers per side, in order (declared-type text steps included).
+    pub steps: [Vec<Step>; 2],
+    /// Steps after the cast to the comparison type (rounding of a declared decimal,
+    /// the integer check of a declared int).
+    pub post: Vec<Step>,
+    /// Equality within a tolerance, for numbers.
+    pub tolerance: Option<Tolerance>,
 }
 
 /// A unit of time for truncation and rounding.
@@ -418,7 +403,7 @@ impl Step {
                 },
                 None => Value::Unparseable(Cow::Owned(format!(
                     "{} does not exist in {tz} (a daylight-saving gap)",
-                    super::canonical::format_timestamp(seconds, nanos, false)
+                    format_timestamp(seconds, nanos, false)
                 ))),
             },
             (
@@ -446,15 +431,13 @@ impl Step {
                         Ok(day) if day != text::DATE_INFINITY && day != text::DATE_NEG_INFINITY => {
                             Value::Date(day)
                         }
-                        _ => Value::Unparseable(Cow::Owned(super::canonical::format_timestamp(
-                            seconds, nanos, true,
-                        ))),
+                        _ => Value::Unparseable(Cow::Owned(format_timestamp(seconds, nanos, true))),
                     }
                 }
             }
             (step, Value::Number(m, s)) if step.is_number_step() => match step.apply_number(m, s) {
                 Some((m, s)) => Value::Number(m, s),
-                None => Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s))),
+                None => Value::Unparseable(Cow::Owned(format_decimal(m, s))),
             },
             (step, Value::Wide(w)) if step.is_number_step() => match (step, w) {
                 // NaN stays NaN through every step, as in PostgreSQL (numeric(p,s) holds
@@ -487,7 +470,7 @@ impl Step {
                     Some((m, s)) => match exact_as_float(m, s) {
                         Some(_) => Value::Number(m, s),
                         None => Value::Float(
-                            super::canonical::format_decimal(m, s)
+                            format_decimal(m, s)
                                 .parse()
                                 .unwrap_or_else(|_| decimal_to_f64(m, s)),
                         ),
@@ -541,7 +524,7 @@ impl fmt::Display for Step {
             Step::Truncate(u) => write!(f, "truncate to {}", u.name()),
             Step::RoundTime(u) => write!(f, "round to {}", u.name()),
             Step::Date => f.write_str("date"),
-            Step::Scale(m, s) => write!(f, "scale x{}", super::canonical::format_decimal(*m, *s)),
+            Step::Scale(m, s) => write!(f, "scale x{}", format_decimal(*m, *s)),
             Step::Round(p) => write!(f, "round to {p} decimals"),
             Step::Integral => f.write_str("whole numbers only"),
             Step::Precision(p, places) => write!(f, "fits decimal({p},{places})"),
@@ -690,20 +673,6 @@ impl Tolerance {
     }
 }
 
-/// The decimal a float prints as (shortest round trip; as a float32 when `float32`), when
-/// it has at most 38 digits.
-fn shortest_decimal(x: f64, float32: bool) -> Option<(i128, i8)> {
-    if !x.is_finite() {
-        return None;
-    }
-    let printed = if float32 {
-        (x as f32).to_string()
-    } else {
-        x.to_string()
-    };
-    text::parse_decimal(printed.as_bytes())
-}
-
 fn float_rel_within(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * a.abs().max(b.abs())
 }
@@ -716,74 +685,6 @@ fn as_float(v: &Value<'_>) -> Option<f64> {
         // a float cannot hold would look equal. They compare exactly (see `equal`).
         _ => None,
     }
-}
-
-/// 10^n for n ≤ 38, from a table (this runs per value).
-#[inline(always)]
-fn pow10(n: u32) -> Option<u128> {
-    const TABLE: [u128; 39] = {
-        let mut t = [1u128; 39];
-        let mut i = 1;
-        while i < 39 {
-            t[i] = t[i - 1] * 10;
-            i += 1;
-        }
-        t
-    };
-    TABLE.get(n as usize).copied()
-}
-
-#[inline(always)]
-fn rescale(m: i128, from: i8, to: i8) -> Option<i128> {
-    match to.checked_sub(from)? {
-        0 => Some(m),
-        d if d > 0 => m.checked_mul(i128::try_from(pow10(d as u32)?).ok()?),
-        _ => None,
-    }
-}
-
-/// |a − b| ≤ rel × max(|a|, |b|) in exact decimal arithmetic (rel read from its shortest
-/// decimal form); `None` when it does not fit in i128.
-fn exact_rel_within(am: i128, as_: i8, bm: i128, bs: i8, rel: f64) -> Option<bool> {
-    let (rm, rs) = super::text::parse_decimal(format!("{rel}").as_bytes())?;
-    let scale = as_.max(bs);
-    let a = rescale(am, as_, scale)?;
-    let b = rescale(bm, bs, scale)?;
-    let diff = a.checked_sub(b)?.checked_abs()?;
-    let largest = a.checked_abs()?.max(b.checked_abs()?);
-    // diff ≤ (rm / 10^rs) × largest  ⇔  diff × 10^rs ≤ rm × largest
-    let lhs = diff.checked_mul(i128::try_from(pow10(rs.max(0) as u32)?).ok()?)?;
-    let rhs = rm.checked_mul(largest)?;
-    Some(lhs <= rhs)
-}
-
-/// |a − b| ≤ t in exact decimal arithmetic; `None` when it does not fit in i128.
-fn exact_within(am: i128, as_: i8, bm: i128, bs: i8, tm: i128, ts: i8) -> Option<bool> {
-    let scale = as_.max(bs).max(ts);
-    let a = rescale(am, as_, scale)?;
-    let b = rescale(bm, bs, scale)?;
-    let t = rescale(tm, ts, scale)?;
-    Some(a.checked_sub(b)?.checked_abs()? <= t)
-}
-
-/// Rounds a decimal to `places` decimals, halves away from zero.
-pub fn round_decimal(m: i128, s: i8, places: i8) -> (i128, i8) {
-    if s <= places {
-        return (m, s);
-    }
-    let drop = (s - places) as u32;
-    let Some(divisor) = 10i128.checked_pow(drop) else {
-        return (0, places);
-    };
-    let quotient = m / divisor;
-    let remainder = (m % divisor).abs();
-    // At least half: remainder ≥ divisor − remainder (no overflow, unlike remainder * 2).
-    let rounded = if remainder >= divisor - remainder {
-        quotient + m.signum()
-    } else {
-        quotient
-    };
-    (rounded, places)
 }
 
 /// Whether text has no leading, trailing or repeated whitespace and no whitespace but
@@ -966,9 +867,7 @@ pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
                 }
             }
         }
-        (Value::Number(m, s), CompareAs::Text) => {
-            Value::Text(Cow::Owned(super::canonical::format_decimal(m, s)))
-        }
+        (Value::Number(m, s), CompareAs::Text) => Value::Text(Cow::Owned(format_decimal(m, s))),
         (Value::Wide(w), CompareAs::Float64) => match wide_as_float(&w) {
             Some(x) => Value::Float(x),
             None => Value::Wide(w),
@@ -979,9 +878,7 @@ pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
         (Value::Bool(b), CompareAs::Text) => {
             Value::Text(Cow::Borrowed(if b { "true" } else { "false" }))
         }
-        (Value::Date(d), CompareAs::Text) => {
-            Value::Text(Cow::Owned(super::canonical::format_date(i64::from(d))))
-        }
+        (Value::Date(d), CompareAs::Text) => Value::Text(Cow::Owned(format_date(i64::from(d)))),
         (
             Value::Timestamp {
                 seconds,
@@ -989,9 +886,7 @@ pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
                 zoned,
             },
             CompareAs::Text,
-        ) => Value::Text(Cow::Owned(super::canonical::format_timestamp(
-            seconds, nanos, zoned,
-        ))),
+        ) => Value::Text(Cow::Owned(format_timestamp(seconds, nanos, zoned))),
         (Value::Bytes(b), CompareAs::Text) => match std::str::from_utf8(b) {
             Ok(t) => Value::Text(Cow::Borrowed(t)),
             Err(_) => Value::Bytes(b),

@@ -233,13 +233,85 @@ impl Plan {
         uris: [&str; 2],
         selection: &ColumnSelection,
     ) -> Result<Plan> {
-        let [source, target] = schemas;
         if selection.key.is_empty() {
             return Err(Error::Config(
                 "no key given: name the column(s) that identify a row with --key (e.g. --key order_id or --key region,id)".into(),
             ));
         }
-        // Mappings first: each names a column on both sides, once.
+        let resolver = Resolver::locate_mappings(schemas, uris, selection)?;
+        resolver.check_no_mapping_takes_a_key_target()?;
+        let keys = resolver.key_pairs()?;
+        resolver.check_exclusions(&keys)?;
+        let chosen = resolver.chosen_columns(&keys)?;
+        let mut target_used = resolver.targets_taken(&keys);
+        let by_name = resolver.pair_by_name(&keys, &mut target_used);
+        let mut compared = resolver.compared_pairs(&keys, &by_name, chosen.as_deref())?;
+        let mut only_in_target: Vec<String> = resolver
+            .target
+            .fields()
+            .iter()
+            .zip(&target_used)
+            .filter(|(_, used)| !**used)
+            .map(|(f, _)| f.name().clone())
+            .collect();
+        resolver.report_one_sided_exclusions(
+            [&mut compared.only_in_source, &mut only_in_target],
+            &mut compared.excluded,
+        );
+        let projections = projections(&keys, &compared.columns);
+        Ok(Plan {
+            keys,
+            columns: compared.columns,
+            only_in_source: compared.only_in_source,
+            only_in_target,
+            excluded: compared.excluded,
+            projections,
+            locations: uris.map(str::to_string),
+        })
+    }
+
+    /// Where schema column `index` of `side` sits in a projected batch.
+    pub fn position(&self, side: Side, index: usize) -> usize {
+        self.projections[side.index()]
+            .binary_search(&index)
+            .expect("column is in the projection")
+    }
+}
+
+/// The schema indices each side reads, ascending: the key and compared columns.
+fn projections(keys: &[ColumnPair], columns: &[ColumnPair]) -> [Vec<usize>; 2] {
+    Side::BOTH.map(|side| {
+        let mut p: Vec<usize> = keys.iter().chain(columns).map(|c| c.index(side)).collect();
+        p.sort_unstable();
+        p.dedup();
+        p
+    })
+}
+
+/// What [`Plan::resolve`] works from: both schemas, where they come from, the selection,
+/// and each mapping's source and target column.
+struct Resolver<'a> {
+    source: &'a Schema,
+    target: &'a Schema,
+    uris: [&'a str; 2],
+    selection: &'a ColumnSelection,
+    mapped: Vec<(usize, usize, &'a ColumnMapping)>,
+}
+
+/// The non-key source columns sorted into compared pairs, excluded and one-sided names.
+struct Compared {
+    columns: Vec<ColumnPair>,
+    only_in_source: Vec<String>,
+    excluded: Vec<String>,
+}
+
+impl<'a> Resolver<'a> {
+    /// Finds each mapping's columns; each column may be mapped once.
+    fn locate_mappings(
+        [source, target]: [&'a Schema; 2],
+        uris: [&'a str; 2],
+        selection: &'a ColumnSelection,
+    ) -> Result<Self> {
         let mut mapped: Vec<(usize, usize, &ColumnMapping)> = Vec::new();
         for m in &selection.mappings {
             let s = find_column(source, &m.source, Side::Source, uris[0], "mapped column")?;
@@ -252,34 +324,62 @@ impl Plan {
             }
             mapped.push((s, t, m));
         }
-        let mapping_of = |s: usize| mapped.iter().find(|(ms, _, _)| *ms == s);
-        // A mapping onto a key's target column from another source column would take
-        // that column away from the key.
-        for name in &selection.key {
-            if let Ok(Some(s)) = lookup(source, name) {
-                let key_target = match mapping_of(s) {
-                    Some((_, t, _)) => Some(*t),
-                    None => lookup(target, name).ok().flatten(),
-                };
-                if let Some((_, _, m)) = mapped
-                    .iter()
-                    .find(|(ms, mt, _)| *ms != s && Some(*mt) == key_target)
-                {
-                    return Err(Error::Config(format!(
-                        "mapping {:?} → {:?} points at the target column of key {name:?}; map another column",
-                        m.source, m.target
-                    )));
-                }
+        Ok(Resolver {
+            source,
+            target,
+            uris,
+            selection,
+            mapped,
+        })
+    }
+
+    /// The mapping of source column `s`, with its target column.
+    fn mapping_of(&self, s: usize) -> Option<(usize, &'a ColumnMapping)> {
+        self.mapped
+            .iter()
+            .find(|(ms, _, _)| *ms == s)
+            .map(|&(_, t, m)| (t, m))
+    }
+
+    /// Whether source column `s` is a key column.
+    fn is_key(keys: &[ColumnPair], s: usize) -> bool {
+        keys.iter().any(|k| k.source_index == s)
+    }
+
+    /// A mapping onto a key's target column from another source column would take that
+    /// column away from the key.
+    fn check_no_mapping_takes_a_key_target(&self) -> Result<()> {
+        for name in &self.selection.key {
+            let Ok(Some(s)) = lookup(self.source, name) else {
+                continue;
+            };
+            let key_target = match self.mapping_of(s) {
+                Some((t, _)) => Some(t),
+                None => lookup(self.target, name).ok().flatten(),
+            };
+            if let Some((_, _, m)) = self
+                .mapped
+                .iter()
+                .find(|(ms, mt, _)| *ms != s && Some(*mt) == key_target)
+            {
+                return Err(Error::Config(format!(
+                    "mapping {:?} → {:?} points at the target column of key {name:?}; map another column",
+                    m.source, m.target
+                )));
             }
         }
+        Ok(())
+    }
 
+    /// The key pairs, in the order given: each key column once, with no tolerance.
+    fn key_pairs(&self) -> Result<Vec<ColumnPair>> {
         let mut keys: Vec<ColumnPair> = Vec::new();
-        for name in &selection.key {
-            let s = find_column(source, name, Side::Source, uris[0], "key column")?;
-            let (t, mapping) = match mapping_of(s) {
-                Some((_, t, m)) => (*t, Some(*m)),
+        for name in &self.selection.key {
+            let s = find_column(self.source, name, Side::Source, self.uris[0], "key column")?;
+            let (t, mapping) = match self.mapping_of(s) {
+                Some((t, m)) => (t, Some(m)),
                 None => (
-                    find_column(target, name, Side::Target, uris[1], "key column")?,
+                    find_column(self.target, name, Side::Target, self.uris[1], "key column")?,
                     None,
                 ),
             };
@@ -296,16 +396,20 @@ impl Plan {
                     "key column {name:?} has a tolerance; keys compare exactly (normalizers are allowed)"
                 )));
             }
-            keys.push(pair(source, target, s, t, mapping)?);
+            keys.push(pair(self.source, self.target, s, t, mapping)?);
         }
+        Ok(keys)
+    }
 
-        for name in &selection.exclude {
-            let in_source = lookup(source, name).ok().flatten();
-            let in_target = lookup(target, name).ok().flatten();
+    /// Each excluded name is a column of some side, neither a key nor mapped.
+    fn check_exclusions(&self, keys: &[ColumnPair]) -> Result<()> {
+        for name in &self.selection.exclude {
+            let in_source = lookup(self.source, name).ok().flatten();
+            let in_target = lookup(self.target, name).ok().flatten();
             if in_source.is_none() && in_target.is_none() {
                 return Err(Error::Config(format!(
                     "--exclude names column {name:?}, which neither side has{}",
-                    suggestion(name, [source, target])
+                    suggestion(name, [self.source, self.target])
                 )));
             }
             if keys
@@ -316,7 +420,8 @@ impl Plan {
                     "--exclude names key column {name:?}; a key column is always compared"
                 )));
             }
-            if let Some((_, _, m)) = mapped
+            if let Some((_, _, m)) = self
+                .mapped
                 .iter()
                 .find(|(s, t, _)| Some(*s) == in_source || Some(*t) == in_target)
             {
@@ -326,43 +431,59 @@ impl Plan {
                 )));
             }
         }
-        let chosen: Option<Vec<usize>> = match &selection.columns {
-            None => None,
-            Some(names) => {
-                let mut chosen = Vec::new();
-                for name in names {
-                    chosen.push(find_column(source, name, Side::Source, uris[0], "column")?);
-                }
-                if chosen
-                    .iter()
-                    .all(|s| keys.iter().any(|k| k.source_index == *s))
-                {
-                    return Err(Error::Config(
-                        "--columns names no column besides the key (the key is always compared); name the columns to compare, or leave --columns out to compare all".into(),
-                    ));
-                }
-                Some(chosen)
-            }
-        };
+        Ok(())
+    }
 
-        let mut columns = Vec::new();
-        let mut excluded = Vec::new();
-        let mut only_in_source = Vec::new();
-        let mut target_used = vec![false; target.fields().len()];
-        for k in &keys {
-            target_used[k.target_index] = true;
+    /// The source columns the selection names to compare, when it names some; they must
+    /// include one besides the key.
+    fn chosen_columns(&self, keys: &[ColumnPair]) -> Result<Option<Vec<usize>>> {
+        let Some(names) = &self.selection.columns else {
+            return Ok(None);
+        };
+        let mut chosen = Vec::new();
+        for name in names {
+            chosen.push(find_column(
+                self.source,
+                name,
+                Side::Source,
+                self.uris[0],
+                "column",
+            )?);
         }
-        for (_, t, _) in &mapped {
-            target_used[*t] = true;
+        if chosen.iter().all(|s| Self::is_key(keys, *s)) {
+            return Err(Error::Config(
+                "--columns names no column besides the key (the key is always compared); name the columns to compare, or leave --columns out to compare all".into(),
+            ));
         }
-        // Exact names pair first, so "amount" meets "amount" even when a source
-        // "Amount" comes earlier; letter case is ignored only for what is left.
-        let mut by_name: Vec<Option<usize>> = vec![None; source.fields().len()];
-        for (s, field) in source.fields().iter().enumerate() {
-            if keys.iter().any(|k| k.source_index == s) || mapping_of(s).is_some() {
+        Ok(Some(chosen))
+    }
+
+    /// Which target columns the keys and mappings take.
+    fn targets_taken(&self, keys: &[ColumnPair]) -> Vec<bool> {
+        let mut taken = vec![false; self.target.fields().len()];
+        for t in keys.iter().map(|k| k.target_index) {
+            taken[t] = true;
+        }
+        for (_, t, _) in &self.mapped {
+            taken[*t] = true;
+        }
+        taken
+    }
+
+    /// The target column each unmapped, non-key source column pairs with by name, taking
+    /// it in `target_used`. Exact names pair first, so "amount" meets "amount" even when
+    /// a source "Amount" comes earlier; letter case is ignored only for what is left, and
+    /// only when one target column is left to match.
+    fn pair_by_name(&self, keys: &[ColumnPair], target_used: &mut [bool]) -> Vec<Option<usize>> {
+        let fields = self.source.fields();
+        let unpaired = |s: usize| !Self::is_key(keys, s) && self.mapping_of(s).is_none();
+        let mut by_name: Vec<Option<usize>> = vec![None; fields.len()];
+        for (s, field) in fields.iter().enumerate() {
+            if !unpaired(s) {
                 continue;
             }
-            if let Some(t) = target
+            if let Some(t) = self
+                .target
                 .fields()
                 .iter()
                 .position(|f| f.name() == field.name())
@@ -372,14 +493,12 @@ impl Plan {
                 by_name[s] = Some(t);
             }
         }
-        for (s, field) in source.fields().iter().enumerate() {
-            if by_name[s].is_some()
-                || keys.iter().any(|k| k.source_index == s)
-                || mapping_of(s).is_some()
-            {
+        for (s, field) in fields.iter().enumerate() {
+            if by_name[s].is_some() || !unpaired(s) {
                 continue;
             }
-            let matches: Vec<usize> = target
+            let matches: Vec<usize> = self
+                .target
                 .fields()
                 .iter()
                 .enumerate()
@@ -391,41 +510,19 @@ impl Plan {
                 by_name[s] = Some(*t);
             }
         }
-        for (s, field) in source.fields().iter().enumerate() {
-            if keys.iter().any(|k| k.source_index == s) {
-                continue;
-            }
-            let (t, mapping) = match (mapping_of(s), by_name[s]) {
-                (Some((_, t, m)), _) => (*t, Some(*m)),
-                (None, Some(t)) => (t, None),
-                (None, None) => {
-                    only_in_source.push(field.name().clone());
-                    continue;
-                }
-            };
-            let is_excluded = selection.exclude.iter().any(|e| {
-                e == field.name()
-                    || e == target.field(t).name()
-                    || (lookup(source, e).ok().flatten() == Some(s))
-            });
-            let not_chosen = chosen.as_ref().is_some_and(|c| !c.contains(&s));
-            if is_excluded || (not_chosen && mapping.is_none()) {
-                excluded.push(field.name().clone());
-                continue;
-            }
-            columns.push(pair(source, target, s, t, mapping)?);
-        }
-        let mut only_in_target: Vec<String> = target
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(t, _)| !target_used[*t])
-            .map(|(_, f)| f.name().clone())
-            .collect();
-        // A one-sided column the user excluded by name is reported as excluded.
-        for list in [&mut only_in_source, &mut only_in_target] {
+        by_name
+    }
+
+    /// A one-sided column the user excluded by name is reported as excluded.
+    fn report_one_sided_exclusions(
+        &self,
+        one_sided: [&mut Vec<String>; 2],
+        excluded: &mut Vec<String>,
+    ) {
+        for list in one_sided {
             list.retain(|name| {
-                let named = selection
+                let named = self
+                    .selection
                     .exclude
                     .iter()
                     .any(|e| e.eq_ignore_ascii_case(name));
@@ -435,30 +532,48 @@ impl Plan {
                 !named
             });
         }
-
-        let mut projections = [Vec::new(), Vec::new()];
-        for side in Side::BOTH {
-            let p = &mut projections[side.index()];
-            p.extend(keys.iter().chain(&columns).map(|c| c.index(side)));
-            p.sort_unstable();
-            p.dedup();
-        }
-        Ok(Plan {
-            keys,
-            columns,
-            only_in_source,
-            only_in_target,
-            excluded,
-            projections,
-            locations: uris.map(str::to_string),
-        })
     }
 
-    /// Where schema column `index` of `side` sits in a projected batch.
-    pub fn position(&self, side: Side, index: usize) -> usize {
-        self.projections[side.index()]
-            .binary_search(&index)
-            .expect("column is in the projection")
+    /// The non-key source columns, in source order: compared (mapped, or paired by name
+    /// and neither excluded nor left out of the chosen columns), excluded, or one-sided.
+    fn compared_pairs(
+        &self,
+        keys: &[ColumnPair],
+        by_name: &[Option<usize>],
+        chosen: Option<&[usize]>,
+    ) -> Result<Compared> {
+        let mut compared = Compared {
+            columns: Vec::new(),
+            only_in_source: Vec::new(),
+            excluded: Vec::new(),
+        };
+        for (s, field) in self.source.fields().iter().enumerate() {
+            if Self::is_key(keys, s) {
+                continue;
+            }
+            let (t, mapping) = match (self.mapping_of(s), by_name[s]) {
+                (Some((t, m)), _) => (t, Some(m)),
+                (None, Some(t)) => (t, None),
+                (None, None) => {
+                    compared.only_in_source.push(field.name().clone());
+                    continue;
+                }
+            };
+            let is_excluded = self.selection.exclude.iter().any(|e| {
+                e == field.name()
+                    || e == self.target.field(t).name()
+                    || (lookup(self.source, e).ok().flatten() == Some(s))
+            });
+            let not_chosen = chosen.is_some_and(|c| !c.contains(&s));
+            if is_excluded || (not_chosen && mapping.is_none()) {
+                compared.excluded.push(field.name().clone());
+                continue;
+            }
+            compared
+                .columns
+                .push(pair(self.source, self.target, s, t, mapping)?);
+        }
+        Ok(compared)
     }
 }
 

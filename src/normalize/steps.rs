@@ -239,118 +239,58 @@ impl Step {
         }
     }
 
-    /// Applies a [`Step::text_to_text`] step to text, skipping the general dispatch;
+    /// Applies a [`Step::text_to_text`] step to text, without a [`Value`] around it;
     /// `None` is NULL, `Err` unparseable text.
     #[inline]
     pub fn apply_text<'a>(&self, t: Cow<'a, str>) -> Result<Option<Cow<'a, str>>, Cow<'a, str>> {
-        Ok(Some(match self {
-            Step::Trim => {
-                if !starts_with_space(&t) && !ends_with_space(&t) {
-                    t
-                } else {
-                    map_cow(t, |s| s.trim())
-                }
-            }
-            Step::CollapseWhitespace => {
-                if is_collapsed(&t) {
-                    t
-                } else {
-                    Cow::Owned(t.split_whitespace().collect::<Vec<_>>().join(" "))
-                }
-            }
-            Step::Lower if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_uppercase()) => t,
-            Step::Upper if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_lowercase()) => t,
-            _ => {
-                return match self.apply(Value::Text(t)) {
-                    Value::Text(t) => Ok(Some(t)),
-                    Value::Null => Ok(None),
-                    Value::Unparseable(t) => Err(t),
-                    other => Err(Cow::Owned(format!("{other:?}"))),
-                };
-            }
-        }))
+        match self.apply_to_text(t) {
+            Value::Text(t) => Ok(Some(t)),
+            Value::Null => Ok(None),
+            Value::Unparseable(t) => Err(t),
+            other => Err(Cow::Owned(format!("{other:?}"))),
+        }
     }
 
     /// Applies the step. Values of a kind the step does not read pass unchanged (NULL,
     /// unparseable); the plan has already refused steps that never fit.
     #[inline]
     pub fn apply<'a>(&self, value: Value<'a>) -> Value<'a> {
-        match (self, value) {
-            (_, Value::Null) => Value::Null,
-            (_, Value::Unparseable(t)) => Value::Unparseable(t),
-            (Step::Trim, Value::Text(t)) => {
-                if !starts_with_space(&t) && !ends_with_space(&t) {
-                    Value::Text(t)
-                } else {
-                    Value::Text(map_cow(t, |s| s.trim()))
-                }
+        match value {
+            Value::Text(t) => self.apply_to_text(t),
+            Value::Timestamp {
+                seconds,
+                nanos,
+                zoned,
+            } => self.apply_to_timestamp(seconds, nanos, zoned),
+            Value::Number(m, s) if self.is_number_step() => self.apply_to_decimal(m, s),
+            Value::Wide(w) if self.is_number_step() => self.apply_to_wide(w),
+            Value::Float(v) if self.is_number_step() => self.apply_to_float(v),
+            other => other,
+        }
+    }
+
+    /// The text steps: whitespace, letter case and Unicode form, NULL spellings, value
+    /// maps, booleans, canonical UUID and JSON text, timestamp formats. Any other step
+    /// leaves text as it is (a number or time step reads text only after a cast).
+    #[inline]
+    fn apply_to_text<'a>(&self, t: Cow<'a, str>) -> Value<'a> {
+        match self {
+            Step::Trim | Step::TrimLeft | Step::TrimRight | Step::CollapseWhitespace => {
+                Value::Text(self.respace(t))
             }
-            (Step::TrimLeft, Value::Text(t)) => {
-                if starts_with_space(&t) {
-                    Value::Text(map_cow(t, |s| s.trim_start()))
-                } else {
-                    Value::Text(t)
-                }
-            }
-            (Step::TrimRight, Value::Text(t)) => {
-                if ends_with_space(&t) {
-                    Value::Text(map_cow(t, |s| s.trim_end()))
-                } else {
-                    Value::Text(t)
-                }
-            }
-            (Step::Lower, Value::Text(t)) => {
-                let needed = if t.is_ascii() {
-                    t.bytes().any(|b| b.is_ascii_uppercase())
-                } else {
-                    t.chars().any(char::is_uppercase)
-                };
-                if needed {
-                    Value::Text(Cow::Owned(t.to_lowercase()))
-                } else {
-                    Value::Text(t)
-                }
-            }
-            (Step::Upper, Value::Text(t)) => {
-                let needed = if t.is_ascii() {
-                    t.bytes().any(|b| b.is_ascii_lowercase())
-                } else {
-                    t.chars().any(char::is_lowercase)
-                };
-                if needed {
-                    Value::Text(Cow::Owned(t.to_uppercase()))
-                } else {
-                    Value::Text(t)
-                }
-            }
-            (Step::CollapseWhitespace, Value::Text(t)) => {
-                if is_collapsed(&t) {
-                    Value::Text(t)
-                } else {
-                    Value::Text(Cow::Owned(
-                        t.split_whitespace().collect::<Vec<_>>().join(" "),
-                    ))
-                }
-            }
-            (Step::Nfc, Value::Text(t)) => {
-                if unicode_normalization::is_nfc(&t) {
-                    Value::Text(t)
-                } else {
-                    Value::Text(Cow::Owned(t.nfc().collect()))
-                }
-            }
-            (Step::NullIf(values), Value::Text(t)) => {
+            Step::Lower | Step::Upper | Step::Nfc => Value::Text(self.respell(t)),
+            Step::NullIf(values) => {
                 if values.iter().any(|v| v == t.as_ref()) {
                     Value::Null
                 } else {
                     Value::Text(t)
                 }
             }
-            (Step::Map(map), Value::Text(t)) => match map.get(t.as_ref()) {
+            Step::Map(map) => match map.get(t.as_ref()) {
                 Some(to) => Value::Text(Cow::Owned(to.clone())),
                 None => Value::Text(t),
             },
-            (Step::Bool { truthy, falsy }, Value::Text(t)) => {
+            Step::Bool { truthy, falsy } => {
                 if truthy.iter().any(|s| s.eq_ignore_ascii_case(&t)) {
                     Value::Bool(true)
                 } else if falsy.iter().any(|s| s.eq_ignore_ascii_case(&t)) {
@@ -359,17 +299,16 @@ impl Step {
                     Value::Unparseable(t)
                 }
             }
-            (Step::Uuid, Value::Text(t)) => match canonical_uuid(&t) {
+            Step::Uuid => match canonical_uuid(&t) {
                 Some(u) => Value::Text(Cow::Owned(u)),
                 None => Value::Unparseable(t),
             },
-            (Step::Json, Value::Text(t)) => match serde_json::from_str::<serde_json::Value>(&t) {
+            Step::Json => match serde_json::from_str::<serde_json::Value>(&t) {
                 Ok(v) => Value::Text(Cow::Owned(v.to_string())),
                 Err(_) => Value::Unparseable(t),
             },
-            (Step::ParseTimestamp(formats), Value::Text(t)) => {
-                let parsed = formats.iter().find_map(|f| parse_with_format(&t, f));
-                match parsed {
+            Step::ParseTimestamp(formats) => {
+                match formats.iter().find_map(|f| parse_with_format(&t, f)) {
                     Some((seconds, nanos, zoned)) => Value::Timestamp {
                         seconds,
                         nanos,
@@ -378,110 +317,150 @@ impl Step {
                     None => Value::Unparseable(t),
                 }
             }
-            // Infinity is the same in every zone.
-            (Step::Timezone(_), Value::Timestamp { seconds, nanos, .. })
-                if text::is_infinite_time(seconds, nanos) =>
-            {
-                Value::Timestamp {
-                    seconds,
-                    nanos,
-                    zoned: true,
-                }
+            _ => Value::Text(t),
+        }
+    }
+
+    /// Trimming and collapsing whitespace; text that needs neither is not copied.
+    #[inline]
+    fn respace<'a>(&self, t: Cow<'a, str>) -> Cow<'a, str> {
+        match self {
+            Step::Trim if starts_with_space(&t) || ends_with_space(&t) => map_cow(t, str::trim),
+            Step::TrimLeft if starts_with_space(&t) => map_cow(t, str::trim_start),
+            Step::TrimRight if ends_with_space(&t) => map_cow(t, str::trim_end),
+            Step::CollapseWhitespace if !is_collapsed(&t) => {
+                Cow::Owned(t.split_whitespace().collect::<Vec<_>>().join(" "))
             }
-            (
-                Step::Timezone(tz),
-                Value::Timestamp {
-                    seconds,
-                    nanos,
-                    zoned: false,
-                },
-            ) => match local_to_utc(*tz, seconds, nanos) {
-                Some(seconds) => Value::Timestamp {
-                    seconds,
-                    nanos,
-                    zoned: true,
-                },
+            _ => t,
+        }
+    }
+
+    /// Lower or upper case and Unicode form C; text already so is not copied.
+    #[inline]
+    fn respell<'a>(&self, t: Cow<'a, str>) -> Cow<'a, str> {
+        match self {
+            Step::Lower if has_letters(&t, u8::is_ascii_uppercase, char::is_uppercase) => {
+                Cow::Owned(t.to_lowercase())
+            }
+            Step::Upper if has_letters(&t, u8::is_ascii_lowercase, char::is_lowercase) => {
+                Cow::Owned(t.to_uppercase())
+            }
+            Step::Nfc if !unicode_normalization::is_nfc(&t) => Cow::Owned(t.nfc().collect()),
+            _ => t,
+        }
+    }
+
+    /// The time steps: a wall-clock time's zone, truncation and rounding, the date. An
+    /// infinity stays infinite through each.
+    #[inline]
+    fn apply_to_timestamp<'a>(&self, seconds: i64, nanos: u32, zoned: bool) -> Value<'a> {
+        let timestamp = |seconds, nanos, zoned| Value::Timestamp {
+            seconds,
+            nanos,
+            zoned,
+        };
+        match self {
+            // Infinity is the same in every zone.
+            Step::Timezone(_) if text::is_infinite_time(seconds, nanos) => {
+                timestamp(seconds, nanos, true)
+            }
+            Step::Timezone(tz) if !zoned => match local_to_utc(*tz, seconds, nanos) {
+                Some(seconds) => timestamp(seconds, nanos, true),
                 None => Value::Unparseable(Cow::Owned(format!(
                     "{} does not exist in {tz} (a daylight-saving gap)",
                     format_timestamp(seconds, nanos, false)
                 ))),
             },
-            (
-                Step::Truncate(_) | Step::RoundTime(_),
-                Value::Timestamp {
-                    seconds,
-                    nanos,
-                    zoned,
-                },
-            ) => {
+            Step::Truncate(_) | Step::RoundTime(_) => {
                 let (seconds, nanos) = self.apply_time(seconds, nanos);
-                Value::Timestamp {
-                    seconds,
-                    nanos,
-                    zoned,
-                }
+                timestamp(seconds, nanos, zoned)
             }
-            (Step::Date, Value::Timestamp { seconds, nanos, .. }) => {
-                if (seconds, nanos) == text::TIMESTAMP_INFINITY {
-                    Value::Date(text::DATE_INFINITY)
-                } else if (seconds, nanos) == text::TIMESTAMP_NEG_INFINITY {
-                    Value::Date(text::DATE_NEG_INFINITY)
-                } else {
-                    match i32::try_from(seconds.div_euclid(86_400)) {
-                        Ok(day) if day != text::DATE_INFINITY && day != text::DATE_NEG_INFINITY => {
-                            Value::Date(day)
-                        }
-                        _ => Value::Unparseable(Cow::Owned(format_timestamp(seconds, nanos, true))),
-                    }
-                }
-            }
-            (step, Value::Number(m, s)) if step.is_number_step() => match step.apply_number(m, s) {
-                Some((m, s)) => Value::Number(m, s),
-                None => Value::Unparseable(Cow::Owned(format_decimal(m, s))),
-            },
-            (step, Value::Wide(w)) if step.is_number_step() => match (step, w) {
-                // NaN stays NaN through every step, as in PostgreSQL (numeric(p,s) holds
-                // it); an infinity keeps its size (numeric(p,s) refuses it, but two equal
-                // infinities must not become a difference).
-                (_, WideNumber::NaN) => Value::Wide(WideNumber::NaN),
-                (
-                    Step::Round(_) | Step::Integral | Step::Precision(..),
-                    w @ (WideNumber::Infinity | WideNumber::NegativeInfinity),
-                ) => Value::Wide(w),
-                (
-                    Step::Scale(factor, _),
-                    w @ (WideNumber::Infinity | WideNumber::NegativeInfinity),
-                ) => match factor.signum() {
+            Step::Date => date_of(seconds, nanos),
+            _ => timestamp(seconds, nanos, zoned),
+        }
+    }
+
+    /// A number step on a decimal of at most 38 digits.
+    #[inline]
+    fn apply_to_decimal(&self, m: i128, s: i8) -> Value<'static> {
+        match self.apply_number(m, s) {
+            Some((m, s)) => Value::Number(m, s),
+            None => Value::Unparseable(Cow::Owned(format_decimal(m, s))),
+        }
+    }
+
+    /// A number step on NaN, an infinity or a decimal beyond 38 digits.
+    fn apply_to_wide(&self, w: WideNumber) -> Value<'static> {
+        match (self, w) {
+            // NaN stays NaN through every step, as in PostgreSQL (numeric(p,s) holds
+            // it); an infinity keeps its size (numeric(p,s) refuses it, but two equal
+            // infinities must not become a difference).
+            (_, WideNumber::NaN) => Value::Wide(WideNumber::NaN),
+            (
+                Step::Round(_) | Step::Integral | Step::Precision(..),
+                w @ (WideNumber::Infinity | WideNumber::NegativeInfinity),
+            ) => Value::Wide(w),
+            (Step::Scale(factor, _), w @ (WideNumber::Infinity | WideNumber::NegativeInfinity)) => {
+                match factor.signum() {
                     0 => Value::Wide(WideNumber::NaN),
                     1 => Value::Wide(w),
                     _ if w == WideNumber::Infinity => Value::Wide(WideNumber::NegativeInfinity),
                     _ => Value::Wide(WideNumber::Infinity),
-                },
-                // Decimals beyond 38 digits are not scaled or rounded: they are reported,
-                // never silently approximated.
-                (_, w) => Value::Unparseable(Cow::Owned(w.text().to_string())),
-            },
-            // A float goes through number steps as the decimal it prints as, exactly:
-            // 19.99 × 100 is 1999 (not 1998.9999999999998) and 0.285 rounds to 0.29.
-            (step, Value::Float(v)) if step.is_number_step() => match shortest_decimal(v, false) {
-                Some((m, s)) => match step.apply_number(m, s) {
-                    // Exact when a float holds the result; else the nearest float, as the
-                    // other side's float arithmetic would have it.
-                    Some((m, s)) => match exact_as_float(m, s) {
-                        Some(_) => Value::Number(m, s),
-                        None => Value::Float(
-                            format_decimal(m, s)
-                                .parse()
-                                .unwrap_or_else(|_| decimal_to_f64(m, s)),
-                        ),
-                    },
-                    None => Value::Unparseable(Cow::Owned(v.to_string())),
-                },
-                // Not finite, or beyond 38 digits: float arithmetic.
-                None => float_step(step, v),
-            },
-            (_, other) => other,
+                }
+            }
+            // Decimals beyond 38 digits are not scaled or rounded: they are reported,
+            // never silently approximated.
+            (_, w) => Value::Unparseable(Cow::Owned(w.text().to_string())),
         }
+    }
+
+    /// A number step on a float: as the decimal it prints as, exactly, so 19.99 × 100 is
+    /// 1999 (not 1998.9999999999998) and 0.285 rounds to 0.29.
+    #[inline]
+    fn apply_to_float(&self, v: f64) -> Value<'static> {
+        let Some((m, s)) = shortest_decimal(v, false) else {
+            // Not finite, or beyond 38 digits: float arithmetic.
+            return float_step(self, v);
+        };
+        match self.apply_number(m, s) {
+            // Exact when a float holds the result; else the nearest float, as the other
+            // side's float arithmetic would have it.
+            Some((m, s)) => match exact_as_float(m, s) {
+                Some(_) => Value::Number(m, s),
+                None => Value::Float(
+                    format_decimal(m, s)
+                        .parse()
+                        .unwrap_or_else(|_| decimal_to_f64(m, s)),
+                ),
+            },
+            None => Value::Unparseable(Cow::Owned(v.to_string())),
+        }
+    }
+}
+
+/// The date of an instant; unparseable (shown as the instant) when the day does not fit
+/// a date or would read as a date's infinity.
+fn date_of(seconds: i64, nanos: u32) -> Value<'static> {
+    if (seconds, nanos) == text::TIMESTAMP_INFINITY {
+        return Value::Date(text::DATE_INFINITY);
+    }
+    if (seconds, nanos) == text::TIMESTAMP_NEG_INFINITY {
+        return Value::Date(text::DATE_NEG_INFINITY);
+    }
+    match i32::try_from(seconds.div_euclid(86_400)) {
+        Ok(day) if day != text::DATE_INFINITY && day != text::DATE_NEG_INFINITY => Value::Date(day),
+        _ => Value::Unparseable(Cow::Owned(format_timestamp(seconds, nanos, true))),
+    }
+}
+
+/// Whether text has letters a case step changes, found by `ascii` on ASCII text and by
+/// `unicode` otherwise.
+#[inline(always)]
+fn has_letters(text: &str, ascii: impl Fn(&u8) -> bool, unicode: impl Fn(char) -> bool) -> bool {
+    if text.is_ascii() {
+        text.bytes().any(|b| ascii(&b))
+    } else {
+        text.chars().any(unicode)
     }
 }
 

@@ -12,7 +12,7 @@ pub mod wide;
 use std::fmt;
 use std::sync::Arc;
 
-use arrow_schema::{DataType, Schema};
+use arrow_schema::{DataType, Field, Schema};
 
 use self::steps::{Input, Step, Tolerance};
 // Where callers have always found them.
@@ -57,6 +57,10 @@ pub struct ColumnPair {
     pub owner: Option<String>,
     /// Whether values are masked in reports.
     pub sensitive: bool,
+    /// Per side: whether the column is text a source marked as holding exact numbers
+    /// (PostgreSQL numeric), resolved once here so no batch reads field metadata.
+    #[serde(skip)]
+    exact_number_text: [bool; 2],
 }
 
 /// One list per side.
@@ -125,6 +129,27 @@ impl Declared {
         })
     }
 
+    /// The step that writes the declared type's canonical text, run after the user's.
+    fn text_step(self) -> Option<Step> {
+        match self {
+            Declared::Uuid => Some(Step::Uuid),
+            Declared::Json => Some(Step::Json),
+            _ => None,
+        }
+    }
+
+    /// The steps after the cast: rounding and the precision check of a declared decimal,
+    /// the whole-number check of a declared int.
+    fn post_steps(self) -> Vec<Step> {
+        match self {
+            Declared::Decimal { precision, scale } => {
+                vec![Step::Round(scale), Step::Precision(precision, scale)]
+            }
+            Declared::Int => vec![Step::Integral],
+            _ => Vec::new(),
+        }
+    }
+
     fn compare_as(self) -> CompareAs {
         match self {
             Declared::Int | Declared::Decimal { .. } => CompareAs::Number,
@@ -188,6 +213,12 @@ impl ColumnPair {
             Side::Source => &self.source,
             Side::Target => &self.target,
         }
+    }
+
+    /// Whether the column on `side` is text holding exact numbers: read as decimals,
+    /// never through a float, so they meet floats by the exact-number rule.
+    pub(crate) fn holds_exact_number_text(&self, side: Side) -> bool {
+        self.exact_number_text[side.index()]
     }
 }
 
@@ -721,35 +752,17 @@ fn pair(
     t: usize,
     mapping: Option<&ColumnMapping>,
 ) -> Result<ColumnPair> {
-    let (sf, tf) = (source.field(s), target.field(t));
-    let unsupported = |side: Side, field: &arrow_schema::Field| {
-        Error::Config(format!(
-            "{side} column {:?} has type {}, which recon cannot compare yet; leave it out with --exclude {} (for a key column: choose another key, or store the column as text or integers)",
-            field.name(),
-            field.data_type(),
-            field.name()
-        ))
-    };
-    // Exact numbers that travel as text (PostgreSQL numeric) compare as numbers.
-    let kind = |f: &arrow_schema::Field| {
-        kind_of(f.data_type()).map(|k| {
-            let number = crate::source::holds_exact_number_text(f);
-            if number && k == Kind::Text {
-                Kind::Decimal
-            } else {
-                k
-            }
-        })
-    };
-    let sk = kind(sf).ok_or_else(|| unsupported(Side::Source, sf))?;
-    let tk = kind(tf).ok_or_else(|| unsupported(Side::Target, tf))?;
+    let fields = [source.field(s), target.field(t)];
+    let (source_kind, source_exact_text) = field_kind(Side::Source, fields[0])?;
+    let (target_kind, target_exact_text) = field_kind(Side::Target, fields[1])?;
+    let kinds = [source_kind, target_kind];
     let mut pair = ColumnPair {
-        source: sf.name().clone(),
-        target: tf.name().clone(),
+        source: fields[0].name().clone(),
+        target: fields[1].name().clone(),
         source_index: s,
         target_index: t,
-        source_type: sf.data_type().to_string(),
-        target_type: tf.data_type().to_string(),
+        source_type: fields[0].data_type().to_string(),
+        target_type: fields[1].data_type().to_string(),
         compare_as: CompareAs::Text,
         notes: Vec::new(),
         declared_type: None,
@@ -758,60 +771,79 @@ fn pair(
         mapped: None,
         owner: mapping.and_then(|m| m.owner.clone()),
         sensitive: mapping.is_some_and(|m| m.sensitive),
+        exact_number_text: [source_exact_text, target_exact_text],
     };
     // A mapping that only renames compares like a plain pair (the direct, faster path).
     let mapping = mapping.filter(|m| {
         m.declared.is_some() || m.tolerance.is_some() || m.steps.iter().any(|s| !s.is_empty())
     });
-    let Some(m) = mapping else {
-        let (compare_as, notes) = compare_as(sk, tk).ok_or_else(|| {
-            Error::Config(format!(
-                "column {:?} is {} on the source and {} on the target, which cannot be compared; leave it out with --exclude {}, or declare a comparison type in a job file",
-                sf.name(),
-                sf.data_type(),
-                tf.data_type(),
-                sf.name()
-            ))
-        })?;
-        pair.compare_as = compare_as;
-        pair.notes = notes;
-        return Ok(pair);
-    };
+    match mapping {
+        None => {
+            let (compare_as, notes) =
+                compare_as(kinds[0], kinds[1]).ok_or_else(|| incomparable_types(fields))?;
+            pair.compare_as = compare_as;
+            pair.notes = notes;
+        }
+        Some(m) => apply_mapping(&mut pair, m, kinds, fields)?,
+    }
+    Ok(pair)
+}
 
-    // A mapped pair: declared text steps (uuid, json) run after the user's steps.
+/// The kind of values a field holds, and whether it is text holding exact numbers (a
+/// source marks such text, as PostgreSQL numeric): those compare as numbers.
+fn field_kind(side: Side, field: &Field) -> Result<(Kind, bool)> {
+    let kind = kind_of(field.data_type()).ok_or_else(|| {
+        Error::Config(format!(
+            "{side} column {:?} has type {}, which recon cannot compare yet; leave it out with --exclude {} (for a key column: choose another key, or store the column as text or integers)",
+            field.name(),
+            field.data_type(),
+            field.name()
+        ))
+    })?;
+    if kind == Kind::Text && crate::source::holds_exact_number_text(field) {
+        Ok((Kind::Decimal, true))
+    } else {
+        Ok((kind, false))
+    }
+}
+
+fn incomparable_types([source, target]: [&Field; 2]) -> Error {
+    Error::Config(format!(
+        "column {:?} is {} on the source and {} on the target, which cannot be compared; leave it out with --exclude {}, or declare a comparison type in a job file",
+        source.name(),
+        source.data_type(),
+        target.data_type(),
+        source.name()
+    ))
+}
+
+/// Fills in a mapped pair: its steps per side, the comparison type (declared, else from
+/// what the steps leave), the checks a declared type makes after the cast, its tolerance,
+/// and notes on how text is read.
+fn apply_mapping(
+    pair: &mut ColumnPair,
+    m: &ColumnMapping,
+    kinds: [Kind; 2],
+    fields: [&Field; 2],
+) -> Result<()> {
+    // Declared text steps (uuid, json) run after the user's steps.
     let mut steps = m.steps.clone();
-    if let Some(extra) = match m.declared {
-        Some(Declared::Uuid) => Some(Step::Uuid),
-        Some(Declared::Json) => Some(Step::Json),
-        _ => None,
-    } {
+    if let Some(extra) = m.declared.and_then(Declared::text_step) {
         for side_steps in &mut steps {
             side_steps.push(extra.clone());
         }
     }
     let after = [
-        kind_after(sk, &steps[0], Side::Source, sf)?,
-        kind_after(tk, &steps[1], Side::Target, tf)?,
+        kind_after(kinds[0], &steps[0], Side::Source, fields[0])?,
+        kind_after(kinds[1], &steps[1], Side::Target, fields[1])?,
     ];
-    let (compare_as, notes) = match m.declared {
-        Some(declared) => {
-            let compare_as = declared.compare_as();
-            for (side, kind, field) in [(Side::Source, after[0], sf), (Side::Target, after[1], tf)] {
-                if !castable(kind, compare_as) {
-                    return Err(Error::Config(format!(
-                        "{side} column {:?} holds {} (after its normalizers), which cannot be compared as {declared}",
-                        field.name(),
-                        kind_name(kind)
-                    )));
-                }
-            }
-            (compare_as, vec![format!("compared as declared type {declared}")])
-        }
+    let (compare_as, mut notes) = match m.declared {
+        Some(declared) => declared_comparison(declared, after, fields)?,
         None => compare_as(after[0], after[1]).ok_or_else(|| {
             Error::Config(format!(
                 "column {:?} → {:?} holds {} on the source and {} on the target (after normalizers), which cannot be compared; declare a type or add normalizers",
-                sf.name(),
-                tf.name(),
+                fields[0].name(),
+                fields[1].name(),
                 kind_name(after[0]),
                 kind_name(after[1])
             ))
@@ -825,18 +857,13 @@ fn pair(
     {
         return Err(Error::Config(format!(
             "column {:?} has a tolerance but is compared as {compare_as}; tolerances apply to numbers",
-            sf.name()
+            fields[0].name()
         )));
     }
-    let post = match m.declared {
-        Some(Declared::Decimal { precision, scale }) => {
-            vec![Step::Round(scale), Step::Precision(precision, scale)]
-        }
-        Some(Declared::Int) => vec![Step::Integral],
-        _ => Vec::new(),
-    };
-    let mut notes = notes;
-    for (side, start, end) in [(Side::Source, sk, after[0]), (Side::Target, tk, after[1])] {
+    for (side, start, end) in [
+        (Side::Source, kinds[0], after[0]),
+        (Side::Target, kinds[1], after[1]),
+    ] {
         if start == Kind::Text && compare_as != CompareAs::Text && compare_as != CompareAs::Binary {
             let how = if end == Kind::Text {
                 "after its normalizers"
@@ -856,10 +883,36 @@ fn pair(
     pair.tolerance = m.tolerance.as_ref().map(describe_tolerance);
     pair.mapped = Some(Arc::new(Mapped {
         steps,
-        post,
+        post: m.declared.map(Declared::post_steps).unwrap_or_default(),
         tolerance: m.tolerance,
     }));
-    Ok(pair)
+    Ok(())
+}
+
+/// The declared comparison type, when what each side holds after its steps can be cast
+/// to it.
+fn declared_comparison(
+    declared: Declared,
+    after: [Kind; 2],
+    fields: [&Field; 2],
+) -> Result<(CompareAs, Vec<String>)> {
+    let compare_as = declared.compare_as();
+    for (side, kind, field) in [
+        (Side::Source, after[0], fields[0]),
+        (Side::Target, after[1], fields[1]),
+    ] {
+        if !castable(kind, compare_as) {
+            return Err(Error::Config(format!(
+                "{side} column {:?} holds {} (after its normalizers), which cannot be compared as {declared}",
+                field.name(),
+                kind_name(kind)
+            )));
+        }
+    }
+    Ok((
+        compare_as,
+        vec![format!("compared as declared type {declared}")],
+    ))
 }
 
 fn describe_tolerance(t: &Tolerance) -> String {
@@ -874,12 +927,7 @@ fn describe_tolerance(t: &Tolerance) -> String {
 }
 
 /// The kind of a side's values after its steps; refuses a step that does not fit.
-fn kind_after(
-    start: Kind,
-    steps: &[Step],
-    side: Side,
-    field: &arrow_schema::Field,
-) -> Result<Kind> {
+fn kind_after(start: Kind, steps: &[Step], side: Side, field: &Field) -> Result<Kind> {
     let mut kind = start;
     for step in steps {
         if matches!(step, Step::Timezone(_)) && kind == (Kind::Timestamp { zoned: true }) {
@@ -1107,6 +1155,30 @@ mod tests {
         let plan = Plan::resolve([&s, &s], ["s", "t"], &sel).unwrap();
         assert_eq!(plan.columns.len(), 1);
         assert_eq!(plan.excluded, ["a", "b"]);
+    }
+
+    #[test]
+    fn exact_number_text_is_resolved_into_the_pair_per_side() {
+        let numeric = crate::source::exact_number_text(Field::new("amount", DataType::Utf8, true));
+        let s = Schema::new(vec![
+            Field::new("id", DataType::Utf8, true),
+            numeric,
+            Field::new("note", DataType::Utf8, true),
+        ]);
+        let t = schema(&[
+            ("id", DataType::Utf8),
+            ("amount", DataType::Float64),
+            ("note", DataType::Utf8),
+        ]);
+        let plan = Plan::resolve([&s, &t], ["s", "t"], &selection(&["id"])).unwrap();
+        let [amount, note] = plan.columns.as_slice() else {
+            panic!("two compared columns");
+        };
+        assert_eq!(amount.compare_as, CompareAs::Float64);
+        assert!(amount.holds_exact_number_text(Side::Source));
+        assert!(!amount.holds_exact_number_text(Side::Target));
+        assert_eq!(note.compare_as, CompareAs::Text);
+        assert!(!note.holds_exact_number_text(Side::Source));
     }
 
     #[test]

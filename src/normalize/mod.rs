@@ -266,7 +266,7 @@ impl Plan {
     ) -> Result<Plan> {
         if selection.key.is_empty() {
             return Err(Error::Config(
-                "no key given: name the column(s) that identify a row with --key (e.g. --key order_id or --key region,id)".into(),
+                "no key given: name the column(s) that identify a row (key = [\"order_id\"] in a job file or --key order_id; several: key = [\"region\", \"id\"] or --key region,id)".into(),
             ));
         }
         let resolver = Resolver::locate_mappings(schemas, uris, selection)?;
@@ -419,7 +419,7 @@ impl<'a> Resolver<'a> {
                 .any(|k| k.source_index == s || k.target_index == t)
             {
                 return Err(Error::Config(format!(
-                    "--key names column {name:?} twice; give each key column once"
+                    "the key names column {name:?} twice; give each key column once"
                 )));
             }
             if mapping.is_some_and(|m| m.tolerance.is_some()) {
@@ -439,7 +439,7 @@ impl<'a> Resolver<'a> {
             let in_target = lookup(self.target, name).ok().flatten();
             if in_source.is_none() && in_target.is_none() {
                 return Err(Error::Config(format!(
-                    "--exclude names column {name:?}, which neither side has{}",
+                    "the excluded columns include {name:?}, which neither side has{}",
                     suggestion(name, [self.source, self.target])
                 )));
             }
@@ -448,7 +448,7 @@ impl<'a> Resolver<'a> {
                 .any(|k| Some(k.source_index) == in_source || Some(k.target_index) == in_target)
             {
                 return Err(Error::Config(format!(
-                    "--exclude names key column {name:?}; a key column is always compared"
+                    "the excluded columns include key column {name:?}; a key column is always compared"
                 )));
             }
             if let Some((_, _, m)) = self
@@ -483,7 +483,7 @@ impl<'a> Resolver<'a> {
         }
         if chosen.iter().all(|s| Self::is_key(keys, *s)) {
             return Err(Error::Config(
-                "--columns names no column besides the key (the key is always compared); name the columns to compare, or leave --columns out to compare all".into(),
+                "the columns to compare name none besides the key (the key is always compared); name the columns to compare, or leave the list out (include in a job file or --columns) to compare all".into(),
             ));
         }
         Ok(Some(chosen))
@@ -635,12 +635,19 @@ fn delimiter_hint(schema: &Schema) -> String {
     let [only] = schema.fields().as_ref() else {
         return String::new();
     };
-    [(';', "';'"), ('\t', "tab"), ('|', "'|'"), (',', "','")]
-        .iter()
-        .find(|(c, _)| only.name().contains(*c))
-        .map(|(_, name)| {
-            format!(" (one column whose name holds {name}: is the file delimited by {name}? pass --delimiter)")
-        })
+    [
+        (';', "';'", ";"),
+        ('\t', "tab", "\\t"),
+        ('|', "'|'", "|"),
+        (',', "','", ","),
+    ]
+    .iter()
+    .find(|(c, _, _)| only.name().contains(*c))
+    .map(|(_, name, written)| {
+        format!(
+            " (one column whose name holds {name}: is the file delimited by {name}? set the delimiter: delimiter = \"{written}\" under [source] or [target] in a job file or --delimiter '{written}')"
+        )
+    })
         .unwrap_or_default()
 }
 
@@ -794,9 +801,10 @@ fn pair(
 fn field_kind(side: Side, field: &Field) -> Result<(Kind, bool)> {
     let kind = kind_of(field.data_type()).ok_or_else(|| {
         Error::Config(format!(
-            "{side} column {:?} has type {}, which recon cannot compare yet; leave it out with --exclude {} (for a key column: choose another key, or store the column as text or integers)",
+            "{side} column {:?} has type {}, which recon cannot compare yet; leave it out (exclude = [{:?}] in a job file or --exclude {}; for a key column: choose another key, or store the column as text or integers)",
             field.name(),
             field.data_type(),
+            field.name(),
             field.name()
         ))
     })?;
@@ -809,10 +817,11 @@ fn field_kind(side: Side, field: &Field) -> Result<(Kind, bool)> {
 
 fn incomparable_types([source, target]: [&Field; 2]) -> Error {
     Error::Config(format!(
-        "column {:?} is {} on the source and {} on the target, which cannot be compared; leave it out with --exclude {}, or declare a comparison type in a job file",
+        "column {:?} is {} on the source and {} on the target, which cannot be compared; leave it out (exclude = [{:?}] in a job file or --exclude {}), or declare a comparison type in a job file",
         source.name(),
         source.data_type(),
         target.data_type(),
+        source.name(),
         source.name()
     ))
 }
@@ -1186,7 +1195,11 @@ mod tests {
         let s = schema(&[("id", DataType::Utf8), ("d", DataType::Date32)]);
         let t = schema(&[("id", DataType::Utf8), ("d", DataType::Boolean)]);
         let err = Plan::resolve([&s, &t], ["s", "t"], &selection(&["id"])).unwrap_err();
-        assert!(err.to_string().contains("--exclude d"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("leave it out (exclude = [\"d\"] in a job file or --exclude d)"),
+            "{err}"
+        );
         let t = schema(&[
             ("id", DataType::Utf8),
             ("d", DataType::Timestamp(TimeUnit::Microsecond, None)),

@@ -1,7 +1,11 @@
 //! Digest stage: turns each row of a batch into a fixed-width [`Entry`]: a 128-bit hash of
 //! the canonical key (distinct keys never merge in practice, even at 10^10 rows: the
 //! collision odds are about n²/2^129), a 64-bit hash of the compared values' digest slots
-//! (a fixed-width image of the canonical values), and the row's locator. It owns the row encoding order; it does not store or compare entries.
+//! (a fixed-width image of the canonical values), and the row's locator. Rows with a NULL
+//! key are set aside. It owns the order in which key columns and slots enter the hashes
+//! and sets each column's encoder up from its plan pair (mapping, exact numbers held as
+//! text); the encodings and slots themselves are `normalize::canonical`'s. It does not
+//! store or compare entries.
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 

@@ -1,7 +1,12 @@
 //! The canonical value encoding: typed, length-prefixed, with an explicit NULL tag. Two
-//! values are equal exactly when their encodings are equal bytes, so the same bytes feed
-//! the row digest (scan) and the per-column comparison (drill-down). There are no
-//! sentinel strings and no separators, so `("ab","c")` never equals `("a","bc")`.
+//! values are equal exactly when their encodings are equal bytes; the digest stage hashes
+//! the key columns' encodings, and the drill-down compares each column's. No sentinel
+//! strings and no separators, so `("ab","c")` never equals `("a","bc")`. It also writes
+//! each compared column's fixed-width digest slots, column at a time: a function of the
+//! canonical value (text of up to 12 bytes enters as itself, longer text, bytes and wide
+//! decimals as their xxh3-64 and length), which the digest stage hashes per row. The [`ValueEncoder`] reads one column
+//! of a batch, directly or through a mapped pair's steps; it chooses no comparison type
+//! (the plan does) and hashes no row or key.
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
@@ -177,7 +182,7 @@ impl ValueEncoder {
     }
 
     /// Marks a text column as holding exact numbers (PostgreSQL numeric): compared with
-    /// floats, they follow the exact-number rule (see [`exact_as_float`]).
+    /// floats, they follow the exact-number rule (`number::exact_as_float`).
     pub fn with_exact_text(mut self, exact: bool) -> Self {
         self.exact_text = exact
             && matches!(

@@ -1,6 +1,14 @@
-//! Map-and-normalize stage: decides which source column is compared with which target
-//! column, and as what type (the [`Plan`]), and turns values into canonical bytes
-//! ([`canonical`]). It reads schemas, never rows; it does not hash, partition or report.
+//! Map-and-normalize stage. This module builds the [`Plan`] from the two schemas and a
+//! [`ColumnSelection`]: which source column is compared with which target column and as
+//! what [`CompareAs`] type, what is left out and why, and which columns each side reads.
+//! What a source marks on a field (text holding exact numbers) is resolved here, once,
+//! into the [`ColumnPair`]. The submodules make values comparable, each using only those
+//! before it: `text` (strict parsers) and `wide` (decimals beyond 128 bits), `number`
+//! (exact decimals and where they meet floats), `value` ([`value::Value`], [`CompareAs`],
+//! values written for people), `steps` (normalizers, casts, tolerances), `canonical`
+//! (the canonical encoding and digest slots of a batch's column; slots hash long text).
+//! The plan reads schemas, never rows; no part of the stage reads a source, computes a
+//! key or row hash (the digest stage does), partitions, compares entries or reports.
 
 pub mod canonical;
 pub mod number;

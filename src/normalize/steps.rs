@@ -1,7 +1,10 @@
-//! Normalizers of a field mapping and the values they work on. A mapped column's values go
-//! through its steps in the order written, are cast to the comparison type, and only then
-//! encoded; a tolerance decides equality in the drill-down. Unmapped columns never come
-//! here (they take the direct path in `canonical`).
+//! The normalizer [`Step`]s of a column mapping, the cast of a value to its comparison
+//! type ([`cast`]), the [`Tolerance`] numbers are compared within (and its digest
+//! buckets), and [`Mapped`]: what a mapped pair runs on each side. A mapped column's
+//! values go through its steps in the order written, are cast to the comparison type,
+//! and only then encoded; the tolerance decides equality in the drill-down. It works on
+//! one [`Value`] at a time: it reads no arrays and encodes nothing (unmapped columns take
+//! the direct path in `canonical`).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -1,7 +1,8 @@
-//! The [`Value`] one value of a mapped column is while its normalizers run (steps read
-//! and write it; the canonical encoding writes it as bytes), and how a value is written
-//! for people: decimals at their scale, dates and instants as PostgreSQL writes them (BC
-//! years, infinity), bytes in hex. It decides no equality and encodes nothing.
+//! The [`Value`] a stored value becomes where values are read one at a time (mapped
+//! columns through their steps, exact numbers held as text against floats, the
+//! drill-down), the [`CompareAs`] types values are compared as, and how a value is
+//! written for people: decimals at their scale, dates and instants as PostgreSQL writes
+//! them (BC years, infinity), bytes in hex. It decides no equality and encodes nothing.
 
 use std::borrow::Cow;
 use std::fmt;

@@ -1,13 +1,17 @@
 //! Digest stage: turns each row of a batch into a fixed-width [`Entry`]: a 128-bit hash of
 //! the canonical key (distinct keys never merge in practice, even at 10^10 rows: the
 //! collision odds are about n²/2^129), a 64-bit hash of the compared values' digest slots
-//! (a fixed-width image of the canonical values), and the row's locator. It owns the row encoding order; it does not store or compare entries.
+//! (a fixed-width image of the canonical values), and the row's locator. Rows with a NULL
+//! key are set aside. It owns the order in which key columns and slots enter the hashes
+//! and sets each column's encoder up from its plan pair (mapping, exact numbers held as
+//! text); the encodings and slots themselves are `normalize::canonical`'s. It does not
+//! store or compare entries.
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
 use crate::error::Side;
-use crate::normalize::Plan;
 use crate::normalize::canonical::{Encoded, SLOT, ValueEncoder};
+use crate::normalize::{ColumnPair, Plan};
 use crate::source::Batch;
 
 /// The digest of one row.
@@ -64,7 +68,7 @@ pub struct Digester<'a> {
 impl<'a> Digester<'a> {
     /// A digester for batches of `side` projected as the plan says.
     pub fn new(plan: &'a Plan, side: Side) -> Self {
-        let positions = |pairs: &[crate::normalize::ColumnPair]| {
+        let positions = |pairs: &[ColumnPair]| {
             pairs
                 .iter()
                 .map(|p| plan.position(side, p.index(side)))
@@ -150,14 +154,12 @@ impl<'a> Digester<'a> {
 fn encoder(
     batch: &arrow_array::RecordBatch,
     p: usize,
-    pair: &crate::normalize::ColumnPair,
+    pair: &ColumnPair,
     side: Side,
 ) -> ValueEncoder {
-    // Text that holds exact numbers (PostgreSQL numeric) says so in its field.
-    let exact = crate::source::holds_exact_number_text(batch.schema_ref().field(p));
     ValueEncoder::new(batch.column(p), pair.compare_as)
         .with_mapping(pair.mapped.as_ref(), side.index())
-        .with_exact_text(exact)
+        .with_exact_text(pair.holds_exact_number_text(side))
 }
 
 /// The key hash of `row` as the scan computes it, and whether some key column did not

@@ -1,7 +1,12 @@
 //! The canonical value encoding: typed, length-prefixed, with an explicit NULL tag. Two
-//! values are equal exactly when their encodings are equal bytes, so the same bytes feed
-//! the row digest (scan) and the per-column comparison (drill-down). There are no
-//! sentinel strings and no separators, so `("ab","c")` never equals `("a","bc")`.
+//! values are equal exactly when their encodings are equal bytes; the digest stage hashes
+//! the key columns' encodings, and the drill-down compares each column's. No sentinel
+//! strings and no separators, so `("ab","c")` never equals `("a","bc")`. It also writes
+//! each compared column's fixed-width digest slots, column at a time: a function of the
+//! canonical value (text of up to 12 bytes enters as itself, longer text, bytes and wide
+//! decimals as their xxh3-64 and length), which the digest stage hashes per row. The [`ValueEncoder`] reads one column
+//! of a batch, directly or through a mapped pair's steps; it chooses no comparison type
+//! (the plan does) and hashes no row or key.
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
@@ -14,9 +19,15 @@ use xxhash_rust::xxh3::xxh3_64;
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::steps::{self, Input, Step, Value};
+use super::number::{
+    decimal_to_f64, exact_as_float, format_decimal, normalize_number, wide_as_float,
+};
+use super::steps::{self, Input, Mapped, Step};
 use super::text::{self, Number, WideNumber};
-use super::{CompareAs, Mapped};
+use super::value::{CompareAs, Value, hex};
+
+// Where the drill-down and reports have always found them.
+pub use super::value::{display_value, format_date, format_timestamp};
 
 const TAG_NULL: u8 = 0;
 const TAG_TEXT: u8 = 1;
@@ -171,7 +182,7 @@ impl ValueEncoder {
     }
 
     /// Marks a text column as holding exact numbers (PostgreSQL numeric): compared with
-    /// floats, they follow the exact-number rule (see [`exact_as_float`]).
+    /// floats, they follow the exact-number rule (`number::exact_as_float`).
     pub fn with_exact_text(mut self, exact: bool) -> Self {
         self.exact_text = exact
             && matches!(
@@ -677,40 +688,6 @@ fn put_number(mantissa: i128, scale: i8, out: &mut Vec<u8>) -> Encoded {
     Encoded::Value
 }
 
-/// The canonical (mantissa, scale) of a decimal: no negative scale, no trailing
-/// fractional zeros, zero at scale 0.
-#[inline(always)]
-fn normalize_number(mut mantissa: i128, mut scale: i8) -> (i128, i8) {
-    while scale < 0 {
-        match mantissa.checked_mul(10) {
-            Some(m) => {
-                mantissa = m;
-                scale += 1;
-            }
-            None => break,
-        }
-    }
-    if mantissa == 0 {
-        return (0, 0);
-    }
-    if scale > 0 {
-        // i128 division is slow; most mantissas fit in i64.
-        if let Ok(mut small) = i64::try_from(mantissa) {
-            while scale > 0 && small % 10 == 0 {
-                small /= 10;
-                scale -= 1;
-            }
-            mantissa = i128::from(small);
-        } else {
-            while scale > 0 && mantissa % 10 == 0 {
-                mantissa /= 10;
-                scale -= 1;
-            }
-        }
-    }
-    (mantissa, scale)
-}
-
 /// Floats compare by value: `-0.0` equals `0.0` and every NaN equals every other NaN.
 #[inline]
 fn put_float(value: f64, out: &mut Vec<u8>) -> Encoded {
@@ -874,25 +851,6 @@ fn text_steps_slot(text: &str, steps: &[Step], slot: &mut [u8]) {
     text_slot(value.as_bytes(), CompareAs::Text, slot)
 }
 
-/// Displays a value after normalization, `None` for NULL.
-pub fn display_value(value: &Value<'_>) -> Option<String> {
-    Some(match value {
-        Value::Null => return None,
-        Value::Text(t) | Value::Unparseable(t) => t.to_string(),
-        Value::Bytes(b) => hex(b),
-        Value::Number(m, s) => format_decimal(*m, *s),
-        Value::Wide(w) => w.text().to_string(),
-        Value::Float(v) => v.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Date(d) => format_date(i64::from(*d)),
-        Value::Timestamp {
-            seconds,
-            nanos,
-            zoned,
-        } => format_timestamp(*seconds, *nanos, *zoned),
-    })
-}
-
 /// Bytes of one column's digest slot (see [`ValueEncoder::fill_slots`]).
 pub const SLOT: usize = 18;
 /// Text up to this many bytes enters a slot as itself (length, bytes, zero padding), the
@@ -1012,43 +970,6 @@ fn timestamp_slot(seconds: i64, nanos: u32, slot: &mut [u8]) {
     slot[9..13].copy_from_slice(&nanos.to_le_bytes());
 }
 
-/// A decimal as the nearest float the same way everywhere (digest slots, tolerances).
-/// The float an exact number equals when compared with floats: the float whose shortest
-/// decimal is that number (0.1, 2.5, any integer up to 2^53). `None` when no float is:
-/// the nearest one would drop digits (9007199254740993 becomes …992, 12345678901234567.89
-/// becomes …568), so it must not equal any float — that is a real loss of data.
-pub(crate) fn exact_as_float(mantissa: i128, scale: i8) -> Option<f64> {
-    let (mantissa, scale) = normalize_number(mantissa, scale);
-    // Up to 15 significant digits always survive the round trip (DBL_DIG), and for
-    // these decimal_to_f64 rounds once, to the nearest float.
-    if mantissa.unsigned_abs() < 1_000_000_000_000_000 && (0..=22).contains(&scale) {
-        return Some(decimal_to_f64(mantissa, scale));
-    }
-    let nearest: f64 = format_decimal(mantissa, scale).parse().ok()?;
-    // An integer the float holds exactly is that float, however long its shortest
-    // decimal is shorter (2^60, i64::MIN).
-    if scale == 0 && nearest.is_finite() && nearest as i128 == mantissa {
-        return Some(nearest);
-    }
-    let back = text::parse_decimal(format!("{nearest}").as_bytes())?;
-    (normalize_number(back.0, back.1) == (mantissa, scale)).then_some(nearest)
-}
-
-/// [`exact_as_float`] for NaN, the infinities and decimals beyond 38 digits: the float
-/// that is exactly such a decimal (1e300 is), or none.
-pub(crate) fn wide_as_float(number: &WideNumber) -> Option<f64> {
-    match number {
-        WideNumber::NaN => Some(f64::NAN),
-        WideNumber::Infinity => Some(f64::INFINITY),
-        WideNumber::NegativeInfinity => Some(f64::NEG_INFINITY),
-        WideNumber::Big(text) => {
-            let nearest: f64 = text.parse().ok().filter(|x: &f64| x.is_finite())?;
-            (text::big_decimal(nearest.to_string().as_bytes()).as_deref() == Some(text.as_str()))
-                .then_some(nearest)
-        }
-    }
-}
-
 /// The slot of an exact number compared as float64: the float's, or the exact number's
 /// own (which no float slot equals) when no float holds it.
 fn exact_float_slot(mantissa: i128, scale: i8, slot: &mut [u8]) {
@@ -1064,95 +985,6 @@ fn put_exact_float(mantissa: i128, scale: i8, out: &mut Vec<u8>) -> Encoded {
         Some(x) => put_float(x, out),
         None => put_number(mantissa, scale, out),
     }
-}
-
-pub(crate) fn decimal_to_f64(mantissa: i128, scale: i8) -> f64 {
-    if scale >= 0 {
-        mantissa as f64 / 10f64.powi(i32::from(scale))
-    } else {
-        mantissa as f64 * 10f64.powi(-i32::from(scale))
-    }
-}
-
-/// Formats a decimal mantissa at its scale, keeping the scale's digits (`12.50`).
-pub fn format_decimal(mantissa: i128, scale: i8) -> String {
-    if scale <= 0 {
-        let mut s = mantissa.to_string();
-        s.extend(std::iter::repeat_n('0', (-i32::from(scale)) as usize));
-        return s;
-    }
-    let digits = mantissa.unsigned_abs().to_string();
-    let scale = scale as usize;
-    let padded = if digits.len() <= scale {
-        format!("{}{}", "0".repeat(scale + 1 - digits.len()), digits)
-    } else {
-        digits
-    };
-    let (int, frac) = padded.split_at(padded.len() - scale);
-    format!("{}{int}.{frac}", if mantissa < 0 { "-" } else { "" })
-}
-
-/// Formats days since the epoch as `YYYY-MM-DD`.
-pub fn format_date(days: i64) -> String {
-    if days == i64::from(text::DATE_INFINITY) {
-        return "infinity".into();
-    }
-    if days == i64::from(text::DATE_NEG_INFINITY) {
-        return "-infinity".into();
-    }
-    let (date, bc) = calendar_date(days);
-    if bc { format!("{date} BC") } else { date }
-}
-
-/// `YYYY-MM-DD` of a day, and whether it is before Christ: then the year is written as
-/// PostgreSQL writes it (44 BC, the astronomical year -43, is `0044-… BC`).
-fn calendar_date(days: i64) -> (String, bool) {
-    let (y, m, d) = text::civil_from_days(days);
-    if y <= 0 {
-        (format!("{:04}-{m:02}-{d:02}", 1 - y), true)
-    } else {
-        (format!("{y:04}-{m:02}-{d:02}"), false)
-    }
-}
-
-/// Formats an instant as ISO 8601, with `Z` for time-zone-aware values.
-pub fn format_timestamp(seconds: i64, nanos: u32, zoned: bool) -> String {
-    if (seconds, nanos) == text::TIMESTAMP_INFINITY {
-        return "infinity".into();
-    }
-    if (seconds, nanos) == text::TIMESTAMP_NEG_INFINITY {
-        return "-infinity".into();
-    }
-    let days = seconds.div_euclid(86_400);
-    let secs = seconds.rem_euclid(86_400);
-    let (date, bc) = calendar_date(days);
-    let mut s = format!(
-        "{date}T{:02}:{:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    );
-    if nanos > 0 {
-        let frac = format!("{nanos:09}");
-        s.push('.');
-        s.push_str(frac.trim_end_matches('0'));
-    }
-    if zoned {
-        s.push('Z');
-    }
-    if bc {
-        s.push_str(" BC");
-    }
-    s
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(2 + bytes.len() * 2);
-    s.push_str("0x");
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
 }
 
 #[cfg(test)]
@@ -1172,55 +1004,6 @@ mod tests {
 
     fn text(s: Option<&str>) -> ArrayRef {
         Arc::new(StringArray::from(vec![s]))
-    }
-
-    #[test]
-    fn exact_numbers_equal_a_float_only_when_it_holds_them() {
-        assert_eq!(exact_as_float(1, 1), Some(0.1));
-        assert_eq!(exact_as_float(1999, 2), Some(19.99));
-        assert_eq!(
-            exact_as_float(9_007_199_254_740_992, 0),
-            Some(9_007_199_254_740_992.0)
-        );
-        assert_eq!(exact_as_float(9_007_199_254_740_993, 0), None);
-        assert_eq!(exact_as_float(1_234_567_890_123_456_789, 2), None);
-        assert_eq!(exact_as_float(10_000_000_000_000_000_000_002, 2), None);
-        assert_eq!(exact_as_float(12_345_678_901_234_567, 0), None);
-        assert_eq!(exact_as_float(1, 30), Some(1e-30));
-        // Integers a float holds exactly, however short the float's own decimal.
-        assert_eq!(exact_as_float(1 << 60, 0), Some(2f64.powi(60)));
-        assert_eq!(
-            exact_as_float(i128::from(i64::MIN), 0),
-            Some(i64::MIN as f64)
-        );
-        assert_eq!(
-            wide_as_float(&WideNumber::Big(format!("1{}", "0".repeat(300)))),
-            Some(1e300)
-        );
-        assert_eq!(
-            wide_as_float(&WideNumber::Big(format!("1{}1", "0".repeat(299)))),
-            None
-        );
-    }
-
-    #[test]
-    fn dates_before_christ_and_infinities_read_back_as_written() {
-        let bc = text::days_from_civil_checked(-43, 3, 15).unwrap();
-        assert_eq!(format_date(bc), "0044-03-15 BC");
-        assert_eq!(
-            format_timestamp(bc * 86_400 + 45_000, 0, true),
-            "0044-03-15T12:30:00Z BC"
-        );
-        for text in [
-            "0044-03-15 BC",
-            "0001-01-01 BC",
-            "0001-01-01",
-            "infinity",
-            "-infinity",
-        ] {
-            let days = text::parse_date(text.as_bytes()).unwrap();
-            assert_eq!(format_date(i64::from(days)), text);
-        }
     }
 
     #[test]
@@ -1380,16 +1163,5 @@ mod tests {
             }
             assert_eq!(fast, general, "{compare_as}");
         }
-    }
-
-    #[test]
-    fn decimal_formatting() {
-        assert_eq!(format_decimal(1250, 2), "12.50");
-        assert_eq!(format_decimal(-5, 3), "-0.005");
-        assert_eq!(format_decimal(12, -2), "1200");
-        assert_eq!(
-            format_timestamp(-1, 500_000_000, false),
-            "1969-12-31T23:59:59.5"
-        );
     }
 }

@@ -1,56 +1,32 @@
-//! Map-and-normalize stage: decides which source column is compared with which target
-//! column, and as what type (the [`Plan`]), and turns values into canonical bytes
-//! ([`canonical`]). It reads schemas, never rows; it does not hash, partition or report.
+//! Map-and-normalize stage. This module builds the [`Plan`] from the two schemas and a
+//! [`ColumnSelection`]: which source column is compared with which target column and as
+//! what [`CompareAs`] type, what is left out and why, and which columns each side reads.
+//! What a source marks on a field (text holding exact numbers) is resolved here, once,
+//! into the [`ColumnPair`]. The submodules make values comparable, each using only those
+//! before it: `text` (strict parsers) and `wide` (decimals beyond 128 bits), `number`
+//! (exact decimals and where they meet floats), `value` ([`value::Value`], [`CompareAs`],
+//! values written for people), `steps` (normalizers, casts, tolerances), `canonical`
+//! (the canonical encoding and digest slots of a batch's column; slots hash long text).
+//! The plan reads schemas, never rows; no part of the stage reads a source, computes a
+//! key or row hash (the digest stage does), partitions, compares entries or reports.
 
 pub mod canonical;
+pub mod number;
 pub mod steps;
 pub mod text;
+pub mod value;
 pub mod wide;
 
 use std::fmt;
 use std::sync::Arc;
 
-use arrow_schema::{DataType, Schema};
+use arrow_schema::{DataType, Field, Schema};
 
 use self::steps::{Input, Step, Tolerance};
+// Where callers have always found them.
+pub use self::steps::Mapped;
+pub use self::value::CompareAs;
 use crate::error::{Error, Result, Side};
-
-/// The type two columns are compared as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CompareAs {
-    /// Exact bytes of UTF-8 text.
-    Text,
-    /// Exact decimal value (integers and decimals of any scale).
-    Number,
-    /// 64-bit floating point value.
-    Float64,
-    /// 32-bit floating point value.
-    Float32,
-    /// `true` / `false`.
-    Bool,
-    /// Calendar date.
-    Date,
-    /// Instant, to the nanosecond.
-    Timestamp,
-    /// Raw bytes.
-    Binary,
-}
-
-impl fmt::Display for CompareAs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CompareAs::Text => "text",
-            CompareAs::Number => "number",
-            CompareAs::Float64 => "float64",
-            CompareAs::Float32 => "float32",
-            CompareAs::Bool => "bool",
-            CompareAs::Date => "date",
-            CompareAs::Timestamp => "timestamp",
-            CompareAs::Binary => "binary",
-        })
-    }
-}
 
 /// One source column and the target column it is compared with.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -89,6 +65,10 @@ pub struct ColumnPair {
     pub owner: Option<String>,
     /// Whether values are masked in reports.
     pub sensitive: bool,
+    /// Per side: whether the column is text a source marked as holding exact numbers
+    /// (PostgreSQL numeric), resolved once here so no batch reads field metadata.
+    #[serde(skip)]
+    exact_number_text: [bool; 2],
 }
 
 /// One list per side.
@@ -98,18 +78,6 @@ pub struct SideLists {
     pub source: Vec<String>,
     /// For the target.
     pub target: Vec<String>,
-}
-
-/// The runtime form of a mapped column pair.
-#[derive(Debug)]
-pub struct Mapped {
-    /// Normalizers per side, in order (declared-type text steps included).
-    pub steps: [Vec<Step>; 2],
-    /// Steps after the cast to the comparison type (rounding of a declared decimal,
-    /// the integer check of a declared int).
-    pub post: Vec<Step>,
-    /// Equality within a tolerance, for numbers.
-    pub tolerance: Option<Tolerance>,
 }
 
 /// A comparison type a mapping declares.
@@ -167,6 +135,27 @@ impl Declared {
                 Declared::Decimal { precision, scale }
             }
         })
+    }
+
+    /// The step that writes the declared type's canonical text, run after the user's.
+    fn text_step(self) -> Option<Step> {
+        match self {
+            Declared::Uuid => Some(Step::Uuid),
+            Declared::Json => Some(Step::Json),
+            _ => None,
+        }
+    }
+
+    /// The steps after the cast: rounding and the precision check of a declared decimal,
+    /// the whole-number check of a declared int.
+    fn post_steps(self) -> Vec<Step> {
+        match self {
+            Declared::Decimal { precision, scale } => {
+                vec![Step::Round(scale), Step::Precision(precision, scale)]
+            }
+            Declared::Int => vec![Step::Integral],
+            _ => Vec::new(),
+        }
     }
 
     fn compare_as(self) -> CompareAs {
@@ -233,6 +222,12 @@ impl ColumnPair {
             Side::Target => &self.target,
         }
     }
+
+    /// Whether the column on `side` is text holding exact numbers: read as decimals,
+    /// never through a float, so they meet floats by the exact-number rule.
+    pub(crate) fn holds_exact_number_text(&self, side: Side) -> bool {
+        self.exact_number_text[side.index()]
+    }
 }
 
 /// Which columns to compare.
@@ -277,13 +272,85 @@ impl Plan {
         uris: [&str; 2],
         selection: &ColumnSelection,
     ) -> Result<Plan> {
-        let [source, target] = schemas;
         if selection.key.is_empty() {
             return Err(Error::Config(
-                "no key given: name the column(s) that identify a row with --key (e.g. --key order_id or --key region,id)".into(),
+                "no key given: name the column(s) that identify a row (key = [\"order_id\"] in a job file or --key order_id; several: key = [\"region\", \"id\"] or --key region,id)".into(),
             ));
         }
-        // Mappings first: each names a column on both sides, once.
+        let resolver = Resolver::locate_mappings(schemas, uris, selection)?;
+        resolver.check_no_mapping_takes_a_key_target()?;
+        let keys = resolver.key_pairs()?;
+        resolver.check_exclusions(&keys)?;
+        let chosen = resolver.chosen_columns(&keys)?;
+        let mut target_used = resolver.targets_taken(&keys);
+        let by_name = resolver.pair_by_name(&keys, &mut target_used);
+        let mut compared = resolver.compared_pairs(&keys, &by_name, chosen.as_deref())?;
+        let mut only_in_target: Vec<String> = resolver
+            .target
+            .fields()
+            .iter()
+            .zip(&target_used)
+            .filter(|(_, used)| !**used)
+            .map(|(f, _)| f.name().clone())
+            .collect();
+        resolver.report_one_sided_exclusions(
+            [&mut compared.only_in_source, &mut only_in_target],
+            &mut compared.excluded,
+        );
+        let projections = projections(&keys, &compared.columns);
+        Ok(Plan {
+            keys,
+            columns: compared.columns,
+            only_in_source: compared.only_in_source,
+            only_in_target,
+            excluded: compared.excluded,
+            projections,
+            locations: uris.map(str::to_string),
+        })
+    }
+
+    /// Where schema column `index` of `side` sits in a projected batch.
+    pub fn position(&self, side: Side, index: usize) -> usize {
+        self.projections[side.index()]
+            .binary_search(&index)
+            .expect("column is in the projection")
+    }
+}
+
+/// The schema indices each side reads, ascending: the key and compared columns.
+fn projections(keys: &[ColumnPair], columns: &[ColumnPair]) -> [Vec<usize>; 2] {
+    Side::BOTH.map(|side| {
+        let mut p: Vec<usize> = keys.iter().chain(columns).map(|c| c.index(side)).collect();
+        p.sort_unstable();
+        p.dedup();
+        p
+    })
+}
+
+/// What [`Plan::resolve`] works from: both schemas, where they come from, the selection,
+/// and each mapping's source and target column.
+struct Resolver<'a> {
+    source: &'a Schema,
+    target: &'a Schema,
+    uris: [&'a str; 2],
+    selection: &'a ColumnSelection,
+    mapped: Vec<(usize, usize, &'a ColumnMapping)>,
+}
+
+/// The non-key source columns sorted into compared pairs, excluded and one-sided names.
+struct Compared {
+    columns: Vec<ColumnPair>,
+    only_in_source: Vec<String>,
+    excluded: Vec<String>,
+}
+
+impl<'a> Resolver<'a> {
+    /// Finds each mapping's columns; each column may be mapped once.
+    fn locate_mappings(
+        [source, target]: [&'a Schema; 2],
+        uris: [&'a str; 2],
+        selection: &'a ColumnSelection,
+    ) -> Result<Self> {
         let mut mapped: Vec<(usize, usize, &ColumnMapping)> = Vec::new();
         for m in &selection.mappings {
             let s = find_column(source, &m.source, Side::Source, uris[0], "mapped column")?;
@@ -296,34 +363,62 @@ impl Plan {
             }
             mapped.push((s, t, m));
         }
-        let mapping_of = |s: usize| mapped.iter().find(|(ms, _, _)| *ms == s);
-        // A mapping onto a key's target column from another source column would take
-        // that column away from the key.
-        for name in &selection.key {
-            if let Ok(Some(s)) = lookup(source, name) {
-                let key_target = match mapping_of(s) {
-                    Some((_, t, _)) => Some(*t),
-                    None => lookup(target, name).ok().flatten(),
-                };
-                if let Some((_, _, m)) = mapped
-                    .iter()
-                    .find(|(ms, mt, _)| *ms != s && Some(*mt) == key_target)
-                {
-                    return Err(Error::Config(format!(
-                        "mapping {:?} → {:?} points at the target column of key {name:?}; map another column",
-                        m.source, m.target
-                    )));
-                }
+        Ok(Resolver {
+            source,
+            target,
+            uris,
+            selection,
+            mapped,
+        })
+    }
+
+    /// The mapping of source column `s`, with its target column.
+    fn mapping_of(&self, s: usize) -> Option<(usize, &'a ColumnMapping)> {
+        self.mapped
+            .iter()
+            .find(|(ms, _, _)| *ms == s)
+            .map(|&(_, t, m)| (t, m))
+    }
+
+    /// Whether source column `s` is a key column.
+    fn is_key(keys: &[ColumnPair], s: usize) -> bool {
+        keys.iter().any(|k| k.source_index == s)
+    }
+
+    /// A mapping onto a key's target column from another source column would take that
+    /// column away from the key.
+    fn check_no_mapping_takes_a_key_target(&self) -> Result<()> {
+        for name in &self.selection.key {
+            let Ok(Some(s)) = lookup(self.source, name) else {
+                continue;
+            };
+            let key_target = match self.mapping_of(s) {
+                Some((t, _)) => Some(t),
+                None => lookup(self.target, name).ok().flatten(),
+            };
+            if let Some((_, _, m)) = self
+                .mapped
+                .iter()
+                .find(|(ms, mt, _)| *ms != s && Some(*mt) == key_target)
+            {
+                return Err(Error::Config(format!(
+                    "mapping {:?} → {:?} points at the target column of key {name:?}; map another column",
+                    m.source, m.target
+                )));
             }
         }
+        Ok(())
+    }
 
+    /// The key pairs, in the order given: each key column once, with no tolerance.
+    fn key_pairs(&self) -> Result<Vec<ColumnPair>> {
         let mut keys: Vec<ColumnPair> = Vec::new();
-        for name in &selection.key {
-            let s = find_column(source, name, Side::Source, uris[0], "key column")?;
-            let (t, mapping) = match mapping_of(s) {
-                Some((_, t, m)) => (*t, Some(*m)),
+        for name in &self.selection.key {
+            let s = find_column(self.source, name, Side::Source, self.uris[0], "key column")?;
+            let (t, mapping) = match self.mapping_of(s) {
+                Some((t, m)) => (t, Some(m)),
                 None => (
-                    find_column(target, name, Side::Target, uris[1], "key column")?,
+                    find_column(self.target, name, Side::Target, self.uris[1], "key column")?,
                     None,
                 ),
             };
@@ -332,7 +427,7 @@ impl Plan {
                 .any(|k| k.source_index == s || k.target_index == t)
             {
                 return Err(Error::Config(format!(
-                    "--key names column {name:?} twice; give each key column once"
+                    "the key names column {name:?} twice; give each key column once"
                 )));
             }
             if mapping.is_some_and(|m| m.tolerance.is_some()) {
@@ -340,16 +435,20 @@ impl Plan {
                     "key column {name:?} has a tolerance; keys compare exactly (normalizers are allowed)"
                 )));
             }
-            keys.push(pair(source, target, s, t, mapping)?);
+            keys.push(pair(self.source, self.target, s, t, mapping)?);
         }
+        Ok(keys)
+    }
 
-        for name in &selection.exclude {
-            let in_source = lookup(source, name).ok().flatten();
-            let in_target = lookup(target, name).ok().flatten();
+    /// Each excluded name is a column of some side, neither a key nor mapped.
+    fn check_exclusions(&self, keys: &[ColumnPair]) -> Result<()> {
+        for name in &self.selection.exclude {
+            let in_source = lookup(self.source, name).ok().flatten();
+            let in_target = lookup(self.target, name).ok().flatten();
             if in_source.is_none() && in_target.is_none() {
                 return Err(Error::Config(format!(
-                    "--exclude names column {name:?}, which neither side has{}",
-                    suggestion(name, [source, target])
+                    "the excluded columns include {name:?}, which neither side has{}",
+                    suggestion(name, [self.source, self.target])
                 )));
             }
             if keys
@@ -357,10 +456,11 @@ impl Plan {
                 .any(|k| Some(k.source_index) == in_source || Some(k.target_index) == in_target)
             {
                 return Err(Error::Config(format!(
-                    "--exclude names key column {name:?}; a key column is always compared"
+                    "the excluded columns include key column {name:?}; a key column is always compared"
                 )));
             }
-            if let Some((_, _, m)) = mapped
+            if let Some((_, _, m)) = self
+                .mapped
                 .iter()
                 .find(|(s, t, _)| Some(*s) == in_source || Some(*t) == in_target)
             {
@@ -370,43 +470,59 @@ impl Plan {
                 )));
             }
         }
-        let chosen: Option<Vec<usize>> = match &selection.columns {
-            None => None,
-            Some(names) => {
-                let mut chosen = Vec::new();
-                for name in names {
-                    chosen.push(find_column(source, name, Side::Source, uris[0], "column")?);
-                }
-                if chosen
-                    .iter()
-                    .all(|s| keys.iter().any(|k| k.source_index == *s))
-                {
-                    return Err(Error::Config(
-                        "--columns names no column besides the key (the key is always compared); name the columns to compare, or leave --columns out to compare all".into(),
-                    ));
-                }
-                Some(chosen)
-            }
-        };
+        Ok(())
+    }
 
-        let mut columns = Vec::new();
-        let mut excluded = Vec::new();
-        let mut only_in_source = Vec::new();
-        let mut target_used = vec![false; target.fields().len()];
-        for k in &keys {
-            target_used[k.target_index] = true;
+    /// The source columns the selection names to compare, when it names some; they must
+    /// include one besides the key.
+    fn chosen_columns(&self, keys: &[ColumnPair]) -> Result<Option<Vec<usize>>> {
+        let Some(names) = &self.selection.columns else {
+            return Ok(None);
+        };
+        let mut chosen = Vec::new();
+        for name in names {
+            chosen.push(find_column(
+                self.source,
+                name,
+                Side::Source,
+                self.uris[0],
+                "column",
+            )?);
         }
-        for (_, t, _) in &mapped {
-            target_used[*t] = true;
+        if chosen.iter().all(|s| Self::is_key(keys, *s)) {
+            return Err(Error::Config(
+                "the columns to compare name none besides the key (the key is always compared); name the columns to compare, or leave the list out (include in a job file or --columns) to compare all".into(),
+            ));
         }
-        // Exact names pair first, so "amount" meets "amount" even when a source
-        // "Amount" comes earlier; letter case is ignored only for what is left.
-        let mut by_name: Vec<Option<usize>> = vec![None; source.fields().len()];
-        for (s, field) in source.fields().iter().enumerate() {
-            if keys.iter().any(|k| k.source_index == s) || mapping_of(s).is_some() {
+        Ok(Some(chosen))
+    }
+
+    /// Which target columns the keys and mappings take.
+    fn targets_taken(&self, keys: &[ColumnPair]) -> Vec<bool> {
+        let mut taken = vec![false; self.target.fields().len()];
+        for t in keys.iter().map(|k| k.target_index) {
+            taken[t] = true;
+        }
+        for (_, t, _) in &self.mapped {
+            taken[*t] = true;
+        }
+        taken
+    }
+
+    /// The target column each unmapped, non-key source column pairs with by name, taking
+    /// it in `target_used`. Exact names pair first, so "amount" meets "amount" even when
+    /// a source "Amount" comes earlier; letter case is ignored only for what is left, and
+    /// only when one target column is left to match.
+    fn pair_by_name(&self, keys: &[ColumnPair], target_used: &mut [bool]) -> Vec<Option<usize>> {
+        let fields = self.source.fields();
+        let unpaired = |s: usize| !Self::is_key(keys, s) && self.mapping_of(s).is_none();
+        let mut by_name: Vec<Option<usize>> = vec![None; fields.len()];
+        for (s, field) in fields.iter().enumerate() {
+            if !unpaired(s) {
                 continue;
             }
-            if let Some(t) = target
+            if let Some(t) = self
+                .target
                 .fields()
                 .iter()
                 .position(|f| f.name() == field.name())
@@ -416,14 +532,12 @@ impl Plan {
                 by_name[s] = Some(t);
             }
         }
-        for (s, field) in source.fields().iter().enumerate() {
-            if by_name[s].is_some()
-                || keys.iter().any(|k| k.source_index == s)
-                || mapping_of(s).is_some()
-            {
+        for (s, field) in fields.iter().enumerate() {
+            if by_name[s].is_some() || !unpaired(s) {
                 continue;
             }
-            let matches: Vec<usize> = target
+            let matches: Vec<usize> = self
+                .target
                 .fields()
                 .iter()
                 .enumerate()
@@ -435,41 +549,19 @@ impl Plan {
                 by_name[s] = Some(*t);
             }
         }
-        for (s, field) in source.fields().iter().enumerate() {
-            if keys.iter().any(|k| k.source_index == s) {
-                continue;
-            }
-            let (t, mapping) = match (mapping_of(s), by_name[s]) {
-                (Some((_, t, m)), _) => (*t, Some(*m)),
-                (None, Some(t)) => (t, None),
-                (None, None) => {
-                    only_in_source.push(field.name().clone());
-                    continue;
-                }
-            };
-            let is_excluded = selection.exclude.iter().any(|e| {
-                e == field.name()
-                    || e == target.field(t).name()
-                    || (lookup(source, e).ok().flatten() == Some(s))
-            });
-            let not_chosen = chosen.as_ref().is_some_and(|c| !c.contains(&s));
-            if is_excluded || (not_chosen && mapping.is_none()) {
-                excluded.push(field.name().clone());
-                continue;
-            }
-            columns.push(pair(source, target, s, t, mapping)?);
-        }
-        let mut only_in_target: Vec<String> = target
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(t, _)| !target_used[*t])
-            .map(|(_, f)| f.name().clone())
-            .collect();
-        // A one-sided column the user excluded by name is reported as excluded.
-        for list in [&mut only_in_source, &mut only_in_target] {
+        by_name
+    }
+
+    /// A one-sided column the user excluded by name is reported as excluded.
+    fn report_one_sided_exclusions(
+        &self,
+        one_sided: [&mut Vec<String>; 2],
+        excluded: &mut Vec<String>,
+    ) {
+        for list in one_sided {
             list.retain(|name| {
-                let named = selection
+                let named = self
+                    .selection
                     .exclude
                     .iter()
                     .any(|e| e.eq_ignore_ascii_case(name));
@@ -479,30 +571,48 @@ impl Plan {
                 !named
             });
         }
-
-        let mut projections = [Vec::new(), Vec::new()];
-        for side in Side::BOTH {
-            let p = &mut projections[side.index()];
-            p.extend(keys.iter().chain(&columns).map(|c| c.index(side)));
-            p.sort_unstable();
-            p.dedup();
-        }
-        Ok(Plan {
-            keys,
-            columns,
-            only_in_source,
-            only_in_target,
-            excluded,
-            projections,
-            locations: uris.map(str::to_string),
-        })
     }
 
-    /// Where schema column `index` of `side` sits in a projected batch.
-    pub fn position(&self, side: Side, index: usize) -> usize {
-        self.projections[side.index()]
-            .binary_search(&index)
-            .expect("column is in the projection")
+    /// The non-key source columns, in source order: compared (mapped, or paired by name
+    /// and neither excluded nor left out of the chosen columns), excluded, or one-sided.
+    fn compared_pairs(
+        &self,
+        keys: &[ColumnPair],
+        by_name: &[Option<usize>],
+        chosen: Option<&[usize]>,
+    ) -> Result<Compared> {
+        let mut compared = Compared {
+            columns: Vec::new(),
+            only_in_source: Vec::new(),
+            excluded: Vec::new(),
+        };
+        for (s, field) in self.source.fields().iter().enumerate() {
+            if Self::is_key(keys, s) {
+                continue;
+            }
+            let (t, mapping) = match (self.mapping_of(s), by_name[s]) {
+                (Some((t, m)), _) => (t, Some(m)),
+                (None, Some(t)) => (t, None),
+                (None, None) => {
+                    compared.only_in_source.push(field.name().clone());
+                    continue;
+                }
+            };
+            let is_excluded = self.selection.exclude.iter().any(|e| {
+                e == field.name()
+                    || e == self.target.field(t).name()
+                    || (lookup(self.source, e).ok().flatten() == Some(s))
+            });
+            let not_chosen = chosen.is_some_and(|c| !c.contains(&s));
+            if is_excluded || (not_chosen && mapping.is_none()) {
+                compared.excluded.push(field.name().clone());
+                continue;
+            }
+            compared
+                .columns
+                .push(pair(self.source, self.target, s, t, mapping)?);
+        }
+        Ok(compared)
     }
 }
 
@@ -533,12 +643,19 @@ fn delimiter_hint(schema: &Schema) -> String {
     let [only] = schema.fields().as_ref() else {
         return String::new();
     };
-    [(';', "';'"), ('\t', "tab"), ('|', "'|'"), (',', "','")]
-        .iter()
-        .find(|(c, _)| only.name().contains(*c))
-        .map(|(_, name)| {
-            format!(" (one column whose name holds {name}: is the file delimited by {name}? pass --delimiter)")
-        })
+    [
+        (';', "';'", ";"),
+        ('\t', "tab", "\\t"),
+        ('|', "'|'", "|"),
+        (',', "','", ","),
+    ]
+    .iter()
+    .find(|(c, _, _)| only.name().contains(*c))
+    .map(|(_, name, written)| {
+        format!(
+            " (one column whose name holds {name}: is the file delimited by {name}? set the delimiter: delimiter = \"{written}\" under [source] or [target] in a job file or --delimiter '{written}')"
+        )
+    })
         .unwrap_or_default()
 }
 
@@ -650,35 +767,17 @@ fn pair(
     t: usize,
     mapping: Option<&ColumnMapping>,
 ) -> Result<ColumnPair> {
-    let (sf, tf) = (source.field(s), target.field(t));
-    let unsupported = |side: Side, field: &arrow_schema::Field| {
-        Error::Config(format!(
-            "{side} column {:?} has type {}, which recon cannot compare yet; leave it out with --exclude {} (for a key column: choose another key, or store the column as text or integers)",
-            field.name(),
-            field.data_type(),
-            field.name()
-        ))
-    };
-    // Exact numbers that travel as text (PostgreSQL numeric) compare as numbers.
-    let kind = |f: &arrow_schema::Field| {
-        kind_of(f.data_type()).map(|k| {
-            let number = crate::source::holds_exact_number_text(f);
-            if number && k == Kind::Text {
-                Kind::Decimal
-            } else {
-                k
-            }
-        })
-    };
-    let sk = kind(sf).ok_or_else(|| unsupported(Side::Source, sf))?;
-    let tk = kind(tf).ok_or_else(|| unsupported(Side::Target, tf))?;
+    let fields = [source.field(s), target.field(t)];
+    let (source_kind, source_exact_text) = field_kind(Side::Source, fields[0])?;
+    let (target_kind, target_exact_text) = field_kind(Side::Target, fields[1])?;
+    let kinds = [source_kind, target_kind];
     let mut pair = ColumnPair {
-        source: sf.name().clone(),
-        target: tf.name().clone(),
+        source: fields[0].name().clone(),
+        target: fields[1].name().clone(),
         source_index: s,
         target_index: t,
-        source_type: sf.data_type().to_string(),
-        target_type: tf.data_type().to_string(),
+        source_type: fields[0].data_type().to_string(),
+        target_type: fields[1].data_type().to_string(),
         compare_as: CompareAs::Text,
         notes: Vec::new(),
         declared_type: None,
@@ -687,60 +786,81 @@ fn pair(
         mapped: None,
         owner: mapping.and_then(|m| m.owner.clone()),
         sensitive: mapping.is_some_and(|m| m.sensitive),
+        exact_number_text: [source_exact_text, target_exact_text],
     };
     // A mapping that only renames compares like a plain pair (the direct, faster path).
     let mapping = mapping.filter(|m| {
         m.declared.is_some() || m.tolerance.is_some() || m.steps.iter().any(|s| !s.is_empty())
     });
-    let Some(m) = mapping else {
-        let (compare_as, notes) = compare_as(sk, tk).ok_or_else(|| {
-            Error::Config(format!(
-                "column {:?} is {} on the source and {} on the target, which cannot be compared; leave it out with --exclude {}, or declare a comparison type in a job file",
-                sf.name(),
-                sf.data_type(),
-                tf.data_type(),
-                sf.name()
-            ))
-        })?;
-        pair.compare_as = compare_as;
-        pair.notes = notes;
-        return Ok(pair);
-    };
+    match mapping {
+        None => {
+            let (compare_as, notes) =
+                compare_as(kinds[0], kinds[1]).ok_or_else(|| incomparable_types(fields))?;
+            pair.compare_as = compare_as;
+            pair.notes = notes;
+        }
+        Some(m) => apply_mapping(&mut pair, m, kinds, fields)?,
+    }
+    Ok(pair)
+}
 
-    // A mapped pair: declared text steps (uuid, json) run after the user's steps.
+/// The kind of values a field holds, and whether it is text holding exact numbers (a
+/// source marks such text, as PostgreSQL numeric): those compare as numbers.
+fn field_kind(side: Side, field: &Field) -> Result<(Kind, bool)> {
+    let kind = kind_of(field.data_type()).ok_or_else(|| {
+        Error::Config(format!(
+            "{side} column {:?} has type {}, which recon cannot compare yet; leave it out (exclude = [{:?}] in a job file or --exclude {}; for a key column: choose another key, or store the column as text or integers)",
+            field.name(),
+            field.data_type(),
+            field.name(),
+            field.name()
+        ))
+    })?;
+    if kind == Kind::Text && crate::source::holds_exact_number_text(field) {
+        Ok((Kind::Decimal, true))
+    } else {
+        Ok((kind, false))
+    }
+}
+
+fn incomparable_types([source, target]: [&Field; 2]) -> Error {
+    Error::Config(format!(
+        "column {:?} is {} on the source and {} on the target, which cannot be compared; leave it out (exclude = [{:?}] in a job file or --exclude {}), or declare a comparison type in a job file",
+        source.name(),
+        source.data_type(),
+        target.data_type(),
+        source.name(),
+        source.name()
+    ))
+}
+
+/// Fills in a mapped pair: its steps per side, the comparison type (declared, else from
+/// what the steps leave), the checks a declared type makes after the cast, its tolerance,
+/// and notes on how text is read.
+fn apply_mapping(
+    pair: &mut ColumnPair,
+    m: &ColumnMapping,
+    kinds: [Kind; 2],
+    fields: [&Field; 2],
+) -> Result<()> {
+    // Declared text steps (uuid, json) run after the user's steps.
     let mut steps = m.steps.clone();
-    if let Some(extra) = match m.declared {
-        Some(Declared::Uuid) => Some(Step::Uuid),
-        Some(Declared::Json) => Some(Step::Json),
-        _ => None,
-    } {
+    if let Some(extra) = m.declared.and_then(Declared::text_step) {
         for side_steps in &mut steps {
             side_steps.push(extra.clone());
         }
     }
     let after = [
-        kind_after(sk, &steps[0], Side::Source, sf)?,
-        kind_after(tk, &steps[1], Side::Target, tf)?,
+        kind_after(kinds[0], &steps[0], Side::Source, fields[0])?,
+        kind_after(kinds[1], &steps[1], Side::Target, fields[1])?,
     ];
-    let (compare_as, notes) = match m.declared {
-        Some(declared) => {
-            let compare_as = declared.compare_as();
-            for (side, kind, field) in [(Side::Source, after[0], sf), (Side::Target, after[1], tf)] {
-                if !castable(kind, compare_as) {
-                    return Err(Error::Config(format!(
-                        "{side} column {:?} holds {} (after its normalizers), which cannot be compared as {declared}",
-                        field.name(),
-                        kind_name(kind)
-                    )));
-                }
-            }
-            (compare_as, vec![format!("compared as declared type {declared}")])
-        }
+    let (compare_as, mut notes) = match m.declared {
+        Some(declared) => declared_comparison(declared, after, fields)?,
         None => compare_as(after[0], after[1]).ok_or_else(|| {
             Error::Config(format!(
                 "column {:?} → {:?} holds {} on the source and {} on the target (after normalizers), which cannot be compared; declare a type or add normalizers",
-                sf.name(),
-                tf.name(),
+                fields[0].name(),
+                fields[1].name(),
                 kind_name(after[0]),
                 kind_name(after[1])
             ))
@@ -754,18 +874,13 @@ fn pair(
     {
         return Err(Error::Config(format!(
             "column {:?} has a tolerance but is compared as {compare_as}; tolerances apply to numbers",
-            sf.name()
+            fields[0].name()
         )));
     }
-    let post = match m.declared {
-        Some(Declared::Decimal { precision, scale }) => {
-            vec![Step::Round(scale), Step::Precision(precision, scale)]
-        }
-        Some(Declared::Int) => vec![Step::Integral],
-        _ => Vec::new(),
-    };
-    let mut notes = notes;
-    for (side, start, end) in [(Side::Source, sk, after[0]), (Side::Target, tk, after[1])] {
+    for (side, start, end) in [
+        (Side::Source, kinds[0], after[0]),
+        (Side::Target, kinds[1], after[1]),
+    ] {
         if start == Kind::Text && compare_as != CompareAs::Text && compare_as != CompareAs::Binary {
             let how = if end == Kind::Text {
                 "after its normalizers"
@@ -785,16 +900,42 @@ fn pair(
     pair.tolerance = m.tolerance.as_ref().map(describe_tolerance);
     pair.mapped = Some(Arc::new(Mapped {
         steps,
-        post,
+        post: m.declared.map(Declared::post_steps).unwrap_or_default(),
         tolerance: m.tolerance,
     }));
-    Ok(pair)
+    Ok(())
+}
+
+/// The declared comparison type, when what each side holds after its steps can be cast
+/// to it.
+fn declared_comparison(
+    declared: Declared,
+    after: [Kind; 2],
+    fields: [&Field; 2],
+) -> Result<(CompareAs, Vec<String>)> {
+    let compare_as = declared.compare_as();
+    for (side, kind, field) in [
+        (Side::Source, after[0], fields[0]),
+        (Side::Target, after[1], fields[1]),
+    ] {
+        if !castable(kind, compare_as) {
+            return Err(Error::Config(format!(
+                "{side} column {:?} holds {} (after its normalizers), which cannot be compared as {declared}",
+                field.name(),
+                kind_name(kind)
+            )));
+        }
+    }
+    Ok((
+        compare_as,
+        vec![format!("compared as declared type {declared}")],
+    ))
 }
 
 fn describe_tolerance(t: &Tolerance) -> String {
     let mut parts = Vec::new();
     if let Some((m, s)) = t.abs {
-        parts.push(format!("abs {}", canonical::format_decimal(m, s)));
+        parts.push(format!("abs {}", number::format_decimal(m, s)));
     }
     if let Some(rel) = t.rel {
         parts.push(format!("rel {rel}"));
@@ -803,12 +944,7 @@ fn describe_tolerance(t: &Tolerance) -> String {
 }
 
 /// The kind of a side's values after its steps; refuses a step that does not fit.
-fn kind_after(
-    start: Kind,
-    steps: &[Step],
-    side: Side,
-    field: &arrow_schema::Field,
-) -> Result<Kind> {
+fn kind_after(start: Kind, steps: &[Step], side: Side, field: &Field) -> Result<Kind> {
     let mut kind = start;
     for step in steps {
         if matches!(step, Step::Timezone(_)) && kind == (Kind::Timestamp { zoned: true }) {
@@ -1039,11 +1175,39 @@ mod tests {
     }
 
     #[test]
+    fn exact_number_text_is_resolved_into_the_pair_per_side() {
+        let numeric = crate::source::exact_number_text(Field::new("amount", DataType::Utf8, true));
+        let s = Schema::new(vec![
+            Field::new("id", DataType::Utf8, true),
+            numeric,
+            Field::new("note", DataType::Utf8, true),
+        ]);
+        let t = schema(&[
+            ("id", DataType::Utf8),
+            ("amount", DataType::Float64),
+            ("note", DataType::Utf8),
+        ]);
+        let plan = Plan::resolve([&s, &t], ["s", "t"], &selection(&["id"])).unwrap();
+        let [amount, note] = plan.columns.as_slice() else {
+            panic!("two compared columns");
+        };
+        assert_eq!(amount.compare_as, CompareAs::Float64);
+        assert!(amount.holds_exact_number_text(Side::Source));
+        assert!(!amount.holds_exact_number_text(Side::Target));
+        assert_eq!(note.compare_as, CompareAs::Text);
+        assert!(!note.holds_exact_number_text(Side::Source));
+    }
+
+    #[test]
     fn incompatible_types_are_refused_with_advice() {
         let s = schema(&[("id", DataType::Utf8), ("d", DataType::Date32)]);
         let t = schema(&[("id", DataType::Utf8), ("d", DataType::Boolean)]);
         let err = Plan::resolve([&s, &t], ["s", "t"], &selection(&["id"])).unwrap_err();
-        assert!(err.to_string().contains("--exclude d"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("leave it out (exclude = [\"d\"] in a job file or --exclude d)"),
+            "{err}"
+        );
         let t = schema(&[
             ("id", DataType::Utf8),
             ("d", DataType::Timestamp(TimeUnit::Microsecond, None)),

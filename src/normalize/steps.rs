@@ -1,7 +1,10 @@
-//! Normalizers of a field mapping and the values they work on. A mapped column's values go
-//! through its steps in the order written, are cast to the comparison type, and only then
-//! encoded; a tolerance decides equality in the drill-down. Unmapped columns never come
-//! here (they take the direct path in `canonical`).
+//! The normalizer [`Step`]s of a column mapping, the cast of a value to its comparison
+//! type ([`cast`]), the [`Tolerance`] numbers are compared within (and its digest
+//! buckets), and [`Mapped`]: what a mapped pair runs on each side. A mapped column's
+//! values go through its steps in the order written, are cast to the comparison type,
+//! and only then encoded; the tolerance decides equality in the drill-down. It works on
+//! one [`Value`] at a time: it reads no arrays and encodes nothing (unmapped columns take
+//! the direct path in `canonical`).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -10,42 +13,27 @@ use std::fmt;
 use chrono::{NaiveDateTime, TimeZone};
 use unicode_normalization::UnicodeNormalization;
 
-use super::CompareAs;
-use super::canonical::{decimal_to_f64, exact_as_float, wide_as_float};
+use super::number::{
+    decimal_to_f64, exact_as_float, exact_rel_within, exact_within, format_decimal, pow10, rescale,
+    round_decimal, shortest_decimal, wide_as_float,
+};
 use super::text::{self, Number, WideNumber};
+use super::value::{CompareAs, format_date, format_timestamp};
 use super::wide::WideDecimal;
 
-/// One value on its way to the canonical encoding.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value<'a> {
-    /// NULL.
-    Null,
-    /// Text.
-    Text(Cow<'a, str>),
-    /// Raw bytes.
-    Bytes(&'a [u8]),
-    /// Exact decimal: mantissa and scale.
-    Number(i128, i8),
-    /// NaN, ±Infinity, or a decimal of more than 38 digits (PostgreSQL numeric).
-    Wide(WideNumber),
-    /// Floating point.
-    Float(f64),
-    /// Boolean.
-    Bool(bool),
-    /// Days since 1970-01-01.
-    Date(i32),
-    /// Seconds and nanoseconds since the epoch; `zoned` when it names an instant (it came
-    /// with a zone), not a wall-clock time.
-    Timestamp {
-        /// Seconds since the epoch.
-        seconds: i64,
-        /// Nanoseconds within the second.
-        nanos: u32,
-        /// Whether the value is an instant.
-        zoned: bool,
-    },
-    /// Text that could not be read as what a step or the comparison type needs.
-    Unparseable(Cow<'a, str>),
+// What steps work on; callers have always found it here.
+pub use super::value::Value;
+
+/// The runtime form of a mapped column pair.
+#[derive(Debug)]
+pub struct Mapped {
+    /// Normalizers per side, in order (declared-type text steps included).
+    pub steps: [Vec<Step>; 2],
+    /// Steps after the cast to the comparison type (rounding of a declared decimal,
+    /// the integer check of a declared int).
+    pub post: Vec<Step>,
+    /// Equality within a tolerance, for numbers.
+    pub tolerance: Option<Tolerance>,
 }
 
 /// A unit of time for truncation and rounding.
@@ -254,118 +242,58 @@ impl Step {
         }
     }
 
-    /// Applies a [`Step::text_to_text`] step to text, skipping the general dispatch;
+    /// Applies a [`Step::text_to_text`] step to text, without a [`Value`] around it;
     /// `None` is NULL, `Err` unparseable text.
     #[inline]
     pub fn apply_text<'a>(&self, t: Cow<'a, str>) -> Result<Option<Cow<'a, str>>, Cow<'a, str>> {
-        Ok(Some(match self {
-            Step::Trim => {
-                if !starts_with_space(&t) && !ends_with_space(&t) {
-                    t
-                } else {
-                    map_cow(t, |s| s.trim())
-                }
-            }
-            Step::CollapseWhitespace => {
-                if is_collapsed(&t) {
-                    t
-                } else {
-                    Cow::Owned(t.split_whitespace().collect::<Vec<_>>().join(" "))
-                }
-            }
-            Step::Lower if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_uppercase()) => t,
-            Step::Upper if t.is_ascii() && !t.bytes().any(|b| b.is_ascii_lowercase()) => t,
-            _ => {
-                return match self.apply(Value::Text(t)) {
-                    Value::Text(t) => Ok(Some(t)),
-                    Value::Null => Ok(None),
-                    Value::Unparseable(t) => Err(t),
-                    other => Err(Cow::Owned(format!("{other:?}"))),
-                };
-            }
-        }))
+        match self.apply_to_text(t) {
+            Value::Text(t) => Ok(Some(t)),
+            Value::Null => Ok(None),
+            Value::Unparseable(t) => Err(t),
+            other => Err(Cow::Owned(format!("{other:?}"))),
+        }
     }
 
     /// Applies the step. Values of a kind the step does not read pass unchanged (NULL,
     /// unparseable); the plan has already refused steps that never fit.
     #[inline]
     pub fn apply<'a>(&self, value: Value<'a>) -> Value<'a> {
-        match (self, value) {
-            (_, Value::Null) => Value::Null,
-            (_, Value::Unparseable(t)) => Value::Unparseable(t),
-            (Step::Trim, Value::Text(t)) => {
-                if !starts_with_space(&t) && !ends_with_space(&t) {
-                    Value::Text(t)
-                } else {
-                    Value::Text(map_cow(t, |s| s.trim()))
-                }
+        match value {
+            Value::Text(t) => self.apply_to_text(t),
+            Value::Timestamp {
+                seconds,
+                nanos,
+                zoned,
+            } => self.apply_to_timestamp(seconds, nanos, zoned),
+            Value::Number(m, s) if self.is_number_step() => self.apply_to_decimal(m, s),
+            Value::Wide(w) if self.is_number_step() => self.apply_to_wide(w),
+            Value::Float(v) if self.is_number_step() => self.apply_to_float(v),
+            other => other,
+        }
+    }
+
+    /// The text steps: whitespace, letter case and Unicode form, NULL spellings, value
+    /// maps, booleans, canonical UUID and JSON text, timestamp formats. Any other step
+    /// leaves text as it is (a number or time step reads text only after a cast).
+    #[inline]
+    fn apply_to_text<'a>(&self, t: Cow<'a, str>) -> Value<'a> {
+        match self {
+            Step::Trim | Step::TrimLeft | Step::TrimRight | Step::CollapseWhitespace => {
+                Value::Text(self.respace(t))
             }
-            (Step::TrimLeft, Value::Text(t)) => {
-                if starts_with_space(&t) {
-                    Value::Text(map_cow(t, |s| s.trim_start()))
-                } else {
-                    Value::Text(t)
-                }
-            }
-            (Step::TrimRight, Value::Text(t)) => {
-                if ends_with_space(&t) {
-                    Value::Text(map_cow(t, |s| s.trim_end()))
-                } else {
-                    Value::Text(t)
-                }
-            }
-            (Step::Lower, Value::Text(t)) => {
-                let needed = if t.is_ascii() {
-                    t.bytes().any(|b| b.is_ascii_uppercase())
-                } else {
-                    t.chars().any(char::is_uppercase)
-                };
-                if needed {
-                    Value::Text(Cow::Owned(t.to_lowercase()))
-                } else {
-                    Value::Text(t)
-                }
-            }
-            (Step::Upper, Value::Text(t)) => {
-                let needed = if t.is_ascii() {
-                    t.bytes().any(|b| b.is_ascii_lowercase())
-                } else {
-                    t.chars().any(char::is_lowercase)
-                };
-                if needed {
-                    Value::Text(Cow::Owned(t.to_uppercase()))
-                } else {
-                    Value::Text(t)
-                }
-            }
-            (Step::CollapseWhitespace, Value::Text(t)) => {
-                if is_collapsed(&t) {
-                    Value::Text(t)
-                } else {
-                    Value::Text(Cow::Owned(
-                        t.split_whitespace().collect::<Vec<_>>().join(" "),
-                    ))
-                }
-            }
-            (Step::Nfc, Value::Text(t)) => {
-                if unicode_normalization::is_nfc(&t) {
-                    Value::Text(t)
-                } else {
-                    Value::Text(Cow::Owned(t.nfc().collect()))
-                }
-            }
-            (Step::NullIf(values), Value::Text(t)) => {
+            Step::Lower | Step::Upper | Step::Nfc => Value::Text(self.respell(t)),
+            Step::NullIf(values) => {
                 if values.iter().any(|v| v == t.as_ref()) {
                     Value::Null
                 } else {
                     Value::Text(t)
                 }
             }
-            (Step::Map(map), Value::Text(t)) => match map.get(t.as_ref()) {
+            Step::Map(map) => match map.get(t.as_ref()) {
                 Some(to) => Value::Text(Cow::Owned(to.clone())),
                 None => Value::Text(t),
             },
-            (Step::Bool { truthy, falsy }, Value::Text(t)) => {
+            Step::Bool { truthy, falsy } => {
                 if truthy.iter().any(|s| s.eq_ignore_ascii_case(&t)) {
                     Value::Bool(true)
                 } else if falsy.iter().any(|s| s.eq_ignore_ascii_case(&t)) {
@@ -374,17 +302,16 @@ impl Step {
                     Value::Unparseable(t)
                 }
             }
-            (Step::Uuid, Value::Text(t)) => match canonical_uuid(&t) {
+            Step::Uuid => match canonical_uuid(&t) {
                 Some(u) => Value::Text(Cow::Owned(u)),
                 None => Value::Unparseable(t),
             },
-            (Step::Json, Value::Text(t)) => match serde_json::from_str::<serde_json::Value>(&t) {
+            Step::Json => match serde_json::from_str::<serde_json::Value>(&t) {
                 Ok(v) => Value::Text(Cow::Owned(v.to_string())),
                 Err(_) => Value::Unparseable(t),
             },
-            (Step::ParseTimestamp(formats), Value::Text(t)) => {
-                let parsed = formats.iter().find_map(|f| parse_with_format(&t, f));
-                match parsed {
+            Step::ParseTimestamp(formats) => {
+                match formats.iter().find_map(|f| parse_with_format(&t, f)) {
                     Some((seconds, nanos, zoned)) => Value::Timestamp {
                         seconds,
                         nanos,
@@ -393,112 +320,150 @@ impl Step {
                     None => Value::Unparseable(t),
                 }
             }
-            // Infinity is the same in every zone.
-            (Step::Timezone(_), Value::Timestamp { seconds, nanos, .. })
-                if text::is_infinite_time(seconds, nanos) =>
-            {
-                Value::Timestamp {
-                    seconds,
-                    nanos,
-                    zoned: true,
-                }
+            _ => Value::Text(t),
+        }
+    }
+
+    /// Trimming and collapsing whitespace; text that needs neither is not copied.
+    #[inline]
+    fn respace<'a>(&self, t: Cow<'a, str>) -> Cow<'a, str> {
+        match self {
+            Step::Trim if starts_with_space(&t) || ends_with_space(&t) => map_cow(t, str::trim),
+            Step::TrimLeft if starts_with_space(&t) => map_cow(t, str::trim_start),
+            Step::TrimRight if ends_with_space(&t) => map_cow(t, str::trim_end),
+            Step::CollapseWhitespace if !is_collapsed(&t) => {
+                Cow::Owned(t.split_whitespace().collect::<Vec<_>>().join(" "))
             }
-            (
-                Step::Timezone(tz),
-                Value::Timestamp {
-                    seconds,
-                    nanos,
-                    zoned: false,
-                },
-            ) => match local_to_utc(*tz, seconds, nanos) {
-                Some(seconds) => Value::Timestamp {
-                    seconds,
-                    nanos,
-                    zoned: true,
-                },
+            _ => t,
+        }
+    }
+
+    /// Lower or upper case and Unicode form C; text already so is not copied.
+    #[inline]
+    fn respell<'a>(&self, t: Cow<'a, str>) -> Cow<'a, str> {
+        match self {
+            Step::Lower if has_letters(&t, u8::is_ascii_uppercase, char::is_uppercase) => {
+                Cow::Owned(t.to_lowercase())
+            }
+            Step::Upper if has_letters(&t, u8::is_ascii_lowercase, char::is_lowercase) => {
+                Cow::Owned(t.to_uppercase())
+            }
+            Step::Nfc if !unicode_normalization::is_nfc(&t) => Cow::Owned(t.nfc().collect()),
+            _ => t,
+        }
+    }
+
+    /// The time steps: a wall-clock time's zone, truncation and rounding, the date. An
+    /// infinity stays infinite through each.
+    #[inline]
+    fn apply_to_timestamp<'a>(&self, seconds: i64, nanos: u32, zoned: bool) -> Value<'a> {
+        let timestamp = |seconds, nanos, zoned| Value::Timestamp {
+            seconds,
+            nanos,
+            zoned,
+        };
+        match self {
+            // Infinity is the same in every zone.
+            Step::Timezone(_) if text::is_infinite_time(seconds, nanos) => {
+                timestamp(seconds, nanos, true)
+            }
+            Step::Timezone(tz) if !zoned => match local_to_utc(*tz, seconds, nanos) {
+                Some(seconds) => timestamp(seconds, nanos, true),
                 None => Value::Unparseable(Cow::Owned(format!(
                     "{} does not exist in {tz} (a daylight-saving gap)",
-                    super::canonical::format_timestamp(seconds, nanos, false)
+                    format_timestamp(seconds, nanos, false)
                 ))),
             },
-            (
-                Step::Truncate(_) | Step::RoundTime(_),
-                Value::Timestamp {
-                    seconds,
-                    nanos,
-                    zoned,
-                },
-            ) => {
+            Step::Truncate(_) | Step::RoundTime(_) => {
                 let (seconds, nanos) = self.apply_time(seconds, nanos);
-                Value::Timestamp {
-                    seconds,
-                    nanos,
-                    zoned,
-                }
+                timestamp(seconds, nanos, zoned)
             }
-            (Step::Date, Value::Timestamp { seconds, nanos, .. }) => {
-                if (seconds, nanos) == text::TIMESTAMP_INFINITY {
-                    Value::Date(text::DATE_INFINITY)
-                } else if (seconds, nanos) == text::TIMESTAMP_NEG_INFINITY {
-                    Value::Date(text::DATE_NEG_INFINITY)
-                } else {
-                    match i32::try_from(seconds.div_euclid(86_400)) {
-                        Ok(day) if day != text::DATE_INFINITY && day != text::DATE_NEG_INFINITY => {
-                            Value::Date(day)
-                        }
-                        _ => Value::Unparseable(Cow::Owned(super::canonical::format_timestamp(
-                            seconds, nanos, true,
-                        ))),
-                    }
-                }
-            }
-            (step, Value::Number(m, s)) if step.is_number_step() => match step.apply_number(m, s) {
-                Some((m, s)) => Value::Number(m, s),
-                None => Value::Unparseable(Cow::Owned(super::canonical::format_decimal(m, s))),
-            },
-            (step, Value::Wide(w)) if step.is_number_step() => match (step, w) {
-                // NaN stays NaN through every step, as in PostgreSQL (numeric(p,s) holds
-                // it); an infinity keeps its size (numeric(p,s) refuses it, but two equal
-                // infinities must not become a difference).
-                (_, WideNumber::NaN) => Value::Wide(WideNumber::NaN),
-                (
-                    Step::Round(_) | Step::Integral | Step::Precision(..),
-                    w @ (WideNumber::Infinity | WideNumber::NegativeInfinity),
-                ) => Value::Wide(w),
-                (
-                    Step::Scale(factor, _),
-                    w @ (WideNumber::Infinity | WideNumber::NegativeInfinity),
-                ) => match factor.signum() {
+            Step::Date => date_of(seconds, nanos),
+            _ => timestamp(seconds, nanos, zoned),
+        }
+    }
+
+    /// A number step on a decimal of at most 38 digits.
+    #[inline]
+    fn apply_to_decimal(&self, m: i128, s: i8) -> Value<'static> {
+        match self.apply_number(m, s) {
+            Some((m, s)) => Value::Number(m, s),
+            None => Value::Unparseable(Cow::Owned(format_decimal(m, s))),
+        }
+    }
+
+    /// A number step on NaN, an infinity or a decimal beyond 38 digits.
+    fn apply_to_wide(&self, w: WideNumber) -> Value<'static> {
+        match (self, w) {
+            // NaN stays NaN through every step, as in PostgreSQL (numeric(p,s) holds
+            // it); an infinity keeps its size (numeric(p,s) refuses it, but two equal
+            // infinities must not become a difference).
+            (_, WideNumber::NaN) => Value::Wide(WideNumber::NaN),
+            (
+                Step::Round(_) | Step::Integral | Step::Precision(..),
+                w @ (WideNumber::Infinity | WideNumber::NegativeInfinity),
+            ) => Value::Wide(w),
+            (Step::Scale(factor, _), w @ (WideNumber::Infinity | WideNumber::NegativeInfinity)) => {
+                match factor.signum() {
                     0 => Value::Wide(WideNumber::NaN),
                     1 => Value::Wide(w),
                     _ if w == WideNumber::Infinity => Value::Wide(WideNumber::NegativeInfinity),
                     _ => Value::Wide(WideNumber::Infinity),
-                },
-                // Decimals beyond 38 digits are not scaled or rounded: they are reported,
-                // never silently approximated.
-                (_, w) => Value::Unparseable(Cow::Owned(w.text().to_string())),
-            },
-            // A float goes through number steps as the decimal it prints as, exactly:
-            // 19.99 × 100 is 1999 (not 1998.9999999999998) and 0.285 rounds to 0.29.
-            (step, Value::Float(v)) if step.is_number_step() => match shortest_decimal(v, false) {
-                Some((m, s)) => match step.apply_number(m, s) {
-                    // Exact when a float holds the result; else the nearest float, as the
-                    // other side's float arithmetic would have it.
-                    Some((m, s)) => match exact_as_float(m, s) {
-                        Some(_) => Value::Number(m, s),
-                        None => Value::Float(
-                            super::canonical::format_decimal(m, s)
-                                .parse()
-                                .unwrap_or_else(|_| decimal_to_f64(m, s)),
-                        ),
-                    },
-                    None => Value::Unparseable(Cow::Owned(v.to_string())),
-                },
-                // Not finite, or beyond 38 digits: float arithmetic.
-                None => float_step(step, v),
-            },
-            (_, other) => other,
+                }
+            }
+            // Decimals beyond 38 digits are not scaled or rounded: they are reported,
+            // never silently approximated.
+            (_, w) => Value::Unparseable(Cow::Owned(w.text().to_string())),
         }
+    }
+
+    /// A number step on a float: as the decimal it prints as, exactly, so 19.99 × 100 is
+    /// 1999 (not 1998.9999999999998) and 0.285 rounds to 0.29.
+    #[inline]
+    fn apply_to_float(&self, v: f64) -> Value<'static> {
+        let Some((m, s)) = shortest_decimal(v, false) else {
+            // Not finite, or beyond 38 digits: float arithmetic.
+            return float_step(self, v);
+        };
+        match self.apply_number(m, s) {
+            // Exact when a float holds the result; else the nearest float, as the other
+            // side's float arithmetic would have it.
+            Some((m, s)) => match exact_as_float(m, s) {
+                Some(_) => Value::Number(m, s),
+                None => Value::Float(
+                    format_decimal(m, s)
+                        .parse()
+                        .unwrap_or_else(|_| decimal_to_f64(m, s)),
+                ),
+            },
+            None => Value::Unparseable(Cow::Owned(v.to_string())),
+        }
+    }
+}
+
+/// The date of an instant; unparseable (shown as the instant) when the day does not fit
+/// a date or would read as a date's infinity.
+fn date_of(seconds: i64, nanos: u32) -> Value<'static> {
+    if (seconds, nanos) == text::TIMESTAMP_INFINITY {
+        return Value::Date(text::DATE_INFINITY);
+    }
+    if (seconds, nanos) == text::TIMESTAMP_NEG_INFINITY {
+        return Value::Date(text::DATE_NEG_INFINITY);
+    }
+    match i32::try_from(seconds.div_euclid(86_400)) {
+        Ok(day) if day != text::DATE_INFINITY && day != text::DATE_NEG_INFINITY => Value::Date(day),
+        _ => Value::Unparseable(Cow::Owned(format_timestamp(seconds, nanos, true))),
+    }
+}
+
+/// Whether text has letters a case step changes, found by `ascii` on ASCII text and by
+/// `unicode` otherwise.
+#[inline(always)]
+fn has_letters(text: &str, ascii: impl Fn(&u8) -> bool, unicode: impl Fn(char) -> bool) -> bool {
+    if text.is_ascii() {
+        text.bytes().any(|b| ascii(&b))
+    } else {
+        text.chars().any(unicode)
     }
 }
 
@@ -541,7 +506,7 @@ impl fmt::Display for Step {
             Step::Truncate(u) => write!(f, "truncate to {}", u.name()),
             Step::RoundTime(u) => write!(f, "round to {}", u.name()),
             Step::Date => f.write_str("date"),
-            Step::Scale(m, s) => write!(f, "scale x{}", super::canonical::format_decimal(*m, *s)),
+            Step::Scale(m, s) => write!(f, "scale x{}", format_decimal(*m, *s)),
             Step::Round(p) => write!(f, "round to {p} decimals"),
             Step::Integral => f.write_str("whole numbers only"),
             Step::Precision(p, places) => write!(f, "fits decimal({p},{places})"),
@@ -690,20 +655,6 @@ impl Tolerance {
     }
 }
 
-/// The decimal a float prints as (shortest round trip; as a float32 when `float32`), when
-/// it has at most 38 digits.
-fn shortest_decimal(x: f64, float32: bool) -> Option<(i128, i8)> {
-    if !x.is_finite() {
-        return None;
-    }
-    let printed = if float32 {
-        (x as f32).to_string()
-    } else {
-        x.to_string()
-    };
-    text::parse_decimal(printed.as_bytes())
-}
-
 fn float_rel_within(a: f64, b: f64, rel: f64) -> bool {
     (a - b).abs() <= rel * a.abs().max(b.abs())
 }
@@ -716,74 +667,6 @@ fn as_float(v: &Value<'_>) -> Option<f64> {
         // a float cannot hold would look equal. They compare exactly (see `equal`).
         _ => None,
     }
-}
-
-/// 10^n for n ≤ 38, from a table (this runs per value).
-#[inline(always)]
-fn pow10(n: u32) -> Option<u128> {
-    const TABLE: [u128; 39] = {
-        let mut t = [1u128; 39];
-        let mut i = 1;
-        while i < 39 {
-            t[i] = t[i - 1] * 10;
-            i += 1;
-        }
-        t
-    };
-    TABLE.get(n as usize).copied()
-}
-
-#[inline(always)]
-fn rescale(m: i128, from: i8, to: i8) -> Option<i128> {
-    match to.checked_sub(from)? {
-        0 => Some(m),
-        d if d > 0 => m.checked_mul(i128::try_from(pow10(d as u32)?).ok()?),
-        _ => None,
-    }
-}
-
-/// |a − b| ≤ rel × max(|a|, |b|) in exact decimal arithmetic (rel read from its shortest
-/// decimal form); `None` when it does not fit in i128.
-fn exact_rel_within(am: i128, as_: i8, bm: i128, bs: i8, rel: f64) -> Option<bool> {
-    let (rm, rs) = super::text::parse_decimal(format!("{rel}").as_bytes())?;
-    let scale = as_.max(bs);
-    let a = rescale(am, as_, scale)?;
-    let b = rescale(bm, bs, scale)?;
-    let diff = a.checked_sub(b)?.checked_abs()?;
-    let largest = a.checked_abs()?.max(b.checked_abs()?);
-    // diff ≤ (rm / 10^rs) × largest  ⇔  diff × 10^rs ≤ rm × largest
-    let lhs = diff.checked_mul(i128::try_from(pow10(rs.max(0) as u32)?).ok()?)?;
-    let rhs = rm.checked_mul(largest)?;
-    Some(lhs <= rhs)
-}
-
-/// |a − b| ≤ t in exact decimal arithmetic; `None` when it does not fit in i128.
-fn exact_within(am: i128, as_: i8, bm: i128, bs: i8, tm: i128, ts: i8) -> Option<bool> {
-    let scale = as_.max(bs).max(ts);
-    let a = rescale(am, as_, scale)?;
-    let b = rescale(bm, bs, scale)?;
-    let t = rescale(tm, ts, scale)?;
-    Some(a.checked_sub(b)?.checked_abs()? <= t)
-}
-
-/// Rounds a decimal to `places` decimals, halves away from zero.
-pub fn round_decimal(m: i128, s: i8, places: i8) -> (i128, i8) {
-    if s <= places {
-        return (m, s);
-    }
-    let drop = (s - places) as u32;
-    let Some(divisor) = 10i128.checked_pow(drop) else {
-        return (0, places);
-    };
-    let quotient = m / divisor;
-    let remainder = (m % divisor).abs();
-    // At least half: remainder ≥ divisor − remainder (no overflow, unlike remainder * 2).
-    let rounded = if remainder >= divisor - remainder {
-        quotient + m.signum()
-    } else {
-        quotient
-    };
-    (rounded, places)
 }
 
 /// Whether text has no leading, trailing or repeated whitespace and no whitespace but
@@ -966,9 +849,7 @@ pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
                 }
             }
         }
-        (Value::Number(m, s), CompareAs::Text) => {
-            Value::Text(Cow::Owned(super::canonical::format_decimal(m, s)))
-        }
+        (Value::Number(m, s), CompareAs::Text) => Value::Text(Cow::Owned(format_decimal(m, s))),
         (Value::Wide(w), CompareAs::Float64) => match wide_as_float(&w) {
             Some(x) => Value::Float(x),
             None => Value::Wide(w),
@@ -979,9 +860,7 @@ pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
         (Value::Bool(b), CompareAs::Text) => {
             Value::Text(Cow::Borrowed(if b { "true" } else { "false" }))
         }
-        (Value::Date(d), CompareAs::Text) => {
-            Value::Text(Cow::Owned(super::canonical::format_date(i64::from(d))))
-        }
+        (Value::Date(d), CompareAs::Text) => Value::Text(Cow::Owned(format_date(i64::from(d)))),
         (
             Value::Timestamp {
                 seconds,
@@ -989,9 +868,7 @@ pub fn cast<'a>(value: Value<'a>, to: CompareAs) -> Value<'a> {
                 zoned,
             },
             CompareAs::Text,
-        ) => Value::Text(Cow::Owned(super::canonical::format_timestamp(
-            seconds, nanos, zoned,
-        ))),
+        ) => Value::Text(Cow::Owned(format_timestamp(seconds, nanos, zoned))),
         (Value::Bytes(b), CompareAs::Text) => match std::str::from_utf8(b) {
             Ok(t) => Value::Text(Cow::Borrowed(t)),
             Err(_) => Value::Bytes(b),

@@ -1,5 +1,8 @@
-//! Strict parsers from text to typed values, used when a text column (CSV) is compared
-//! with a typed one. They accept one canonical spelling per type and nothing else: any
+//! Strict parsers from text to typed values (decimals, wide numbers, booleans, dates,
+//! timestamps), the calendar arithmetic they share with formatting, and the infinity
+//! markers of dates and timestamps. Used wherever text is read as a type: a text column
+//! (CSV, PostgreSQL numeric) compared with a typed one, casts of mapped values, job-file
+//! tolerances. They accept one canonical spelling per type and nothing else: any
 //! leniency (trimming, other spellings) is a normalizer the user asks for, never a default.
 
 /// Parses a decimal (`-12.50`, `+3`, `.5`, `7.`, also with an exponent as Python's

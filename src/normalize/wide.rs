@@ -1,7 +1,7 @@
 //! Exact arithmetic on decimals too wide for 128 bits (PostgreSQL numeric allows
 //! thousands of digits), just enough to decide whether two of them are within a
 //! tolerance. It reads plain decimal text (as `text::big_decimal` and
-//! `canonical::format_decimal` write it) and owns nothing else: no parsing of other
+//! `number::format_decimal` write it) and owns nothing else: no parsing of other
 //! spellings, no encoding.
 
 use std::cmp::Ordering;

@@ -195,7 +195,7 @@ fn same_key_column_twice() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "--key names column \"order_id\" twice",
+            "the key names column \"order_id\" twice",
         ));
 }
 
@@ -364,7 +364,7 @@ fn bad_delimiter_and_partitions_are_usage_errors() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "is the file delimited by ';'? pass --delimiter",
+            "is the file delimited by ';'? set the delimiter: delimiter = \";\" under [source] or [target] in a job file or --delimiter ';'",
         ));
 }
 

@@ -271,7 +271,7 @@ fn excluding_a_key_and_syntax_errors() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "--exclude names key column \"cust_id\"",
+            "the excluded columns include key column \"cust_id\"",
         ));
     std::fs::write(&job, "key = [\"id\"\n[source]\nuri = \"a.csv\"\n").unwrap();
     config(&job)

@@ -56,12 +56,15 @@ pub struct DiffArgs {
     #[arg(long, value_name = "COLUMNS")]
     pub exclude: Option<String>,
 
-    /// Write the JSON summary to FILE (layout: docs/summary-json.md).
+    /// Write the JSON summary to FILE (layout: docs/summary-json.md); `-` is standard
+    /// output (the terminal summary then goes to stderr). A symlink is followed and kept;
+    /// a FIFO or device is written in place.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 
     /// Write row-level differences to FILE: Parquet for a .parquet name, JSON lines for
-    /// .jsonl, else CSV (or as --diffs-format says).
+    /// .jsonl, else CSV (or as --diffs-format says); `-` is standard output, as for
+    /// --json (not both).
     #[arg(long, value_name = "FILE")]
     pub diffs: Option<PathBuf>,
 

@@ -3,6 +3,7 @@
 mod bad_input;
 mod cli;
 mod mapping;
+mod outputs;
 mod pg;
 mod postgres;
 mod properties;

@@ -36,7 +36,9 @@ pub struct DiffArgs {
     pub config: Option<PathBuf>,
 
     /// The reference dataset: a CSV file, a Parquet file, a directory of Parquet files,
-    /// or a PostgreSQL table or query (postgres://user@host/db?table=schema.table).
+    /// or a PostgreSQL table or query (postgres://user@host/db?table=schema.table). `-`
+    /// (standard input), pipes and gzip or zstd CSV files are copied (decompressed) into
+    /// --spill-dir first.
     #[arg(long, value_name = "LOCATION")]
     pub source: Option<String>,
 

@@ -194,6 +194,7 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
     let source_options = SourceOptions {
         file: FileOptions {
             delimiter: delimiter(&args.source_delimiter, source_file_delimiter)?,
+            spill_dir: args.spill_dir.clone(),
         },
         database: DatabaseOptions {
             filter: source_filter,
@@ -207,6 +208,7 @@ pub fn job_from_args(args: &DiffArgs) -> Result<Job> {
     let target_options = SourceOptions {
         file: FileOptions {
             delimiter: delimiter(&args.target_delimiter, target_file_delimiter)?,
+            spill_dir: args.spill_dir.clone(),
         },
         database: DatabaseOptions {
             filter: target_filter,

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod cli;
+mod inputs;
 mod mapping;
 mod outputs;
 mod pg;

@@ -181,3 +181,32 @@ fn two_outputs_on_stdout_are_refused_before_any_work() {
             "--json and --diffs both write to standard output",
         ));
 }
+
+#[test]
+fn a_link_to_recons_own_stdout_is_standard_output() {
+    // What `--diffs /dev/stdout` does, through a link of the test's own: should it ever be
+    // renamed over, only this link is lost.
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("stdout");
+    std::os::unix::fs::symlink("/proc/self/fd/1", &link).unwrap();
+    let out = diff(dir.path())
+        .args(["--diffs", "stdout"])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.starts_with("id,kind,"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(stderr.contains("verdict: PASS"), "{stderr}");
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    // With a second output there, the two are refused.
+    diff(dir.path())
+        .args(["--diffs", "stdout", "--json", "-"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("both write to standard output"));
+}

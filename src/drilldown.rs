@@ -107,6 +107,15 @@ impl Fetched {
         locators.sort_unstable();
         locators.dedup();
         let batch = source.fetch(&plan.projections[side.index()], &locators)?;
+        // Rows are found by their locator's position: a short answer would shift them.
+        if batch.num_rows() != locators.len() {
+            return Err(Error::Internal(format!(
+                "{side} {}: asked to read {} rows again, it returned {}",
+                source.uri(),
+                locators.len(),
+                batch.num_rows()
+            )));
+        }
         Ok(Fetched { locators, batch })
     }
 
@@ -645,6 +654,69 @@ fn compare_keys(a: &[Option<String>], b: &[Option<String>]) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A source whose `fetch` answers with fewer rows than asked for.
+    struct ShortSource(arrow_schema::SchemaRef);
+
+    impl Source for ShortSource {
+        fn uri(&self) -> &str {
+            "short.csv"
+        }
+        fn schema(&self) -> arrow_schema::SchemaRef {
+            self.0.clone()
+        }
+        fn size_hint(&self) -> crate::source::SizeHint {
+            crate::source::SizeHint {
+                total: 0,
+                unit: crate::source::ProgressUnit::Rows,
+                estimated_rows: 0,
+            }
+        }
+        fn splits(&self) -> usize {
+            1
+        }
+        fn read_split(
+            &self,
+            _: usize,
+            _: &[usize],
+            _: &mut dyn FnMut(crate::source::Batch) -> Result<()>,
+        ) -> Result<()> {
+            Ok(())
+        }
+        fn fetch(&self, projection: &[usize], locators: &[u64]) -> Result<RecordBatch> {
+            let ids = arrow_array::StringArray::from_iter_values(
+                locators.iter().skip(1).map(|l| l.to_string()),
+            );
+            let schema = std::sync::Arc::new(self.0.project(projection).unwrap());
+            Ok(RecordBatch::try_new(schema, vec![std::sync::Arc::new(ids)]).unwrap())
+        }
+    }
+
+    #[test]
+    fn a_source_returning_too_few_rows_is_an_error_naming_it() {
+        let schema =
+            std::sync::Arc::new(arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+                "id",
+                arrow_schema::DataType::Utf8,
+                true,
+            )]));
+        let selection = crate::normalize::ColumnSelection {
+            key: vec!["id".into()],
+            columns: None,
+            exclude: Vec::new(),
+            mappings: Vec::new(),
+        };
+        let plan = Plan::resolve([&schema, &schema], ["short.csv", "t.csv"], &selection).unwrap();
+        let source = ShortSource(schema);
+        let error = Fetched::read(&source, &plan, Side::Source, vec![7, 3, 5])
+            .err()
+            .expect("a short answer is refused")
+            .to_string();
+        assert!(
+            error.contains("source short.csv: asked to read 3 rows again, it returned 2"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn budgets_are_shared_fairly_and_never_exceed_the_total() {

@@ -153,7 +153,9 @@ pub struct DiffArgs {
     pub config: Option<PathBuf>,
 
     /// The reference dataset: a CSV file, a Parquet file, a directory of Parquet files,
-    /// or a PostgreSQL table or query (postgres://user@host/db?table=schema.table).
+    /// or a PostgreSQL table or query (postgres://user@host/db?table=schema.table). `-`
+    /// (standard input), pipes and gzip or zstd CSV files are copied (decompressed) into
+    /// --spill-dir first.
     #[arg(long, value_name = "LOCATION")]
     pub source: Option<String>,
 
@@ -173,12 +175,15 @@ pub struct DiffArgs {
     #[arg(long, value_name = "COLUMNS")]
     pub exclude: Option<String>,
 
-    /// Write the JSON summary to FILE (layout: docs/summary-json.md).
+    /// Write the JSON summary to FILE (layout: docs/summary-json.md); `-` is standard
+    /// output (the terminal summary then goes to stderr). A symlink is followed and kept;
+    /// a FIFO or device is written in place.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
 
     /// Write row-level differences to FILE: Parquet for a .parquet name, JSON lines for
-    /// .jsonl, else CSV (or as --diffs-format says).
+    /// .jsonl, else CSV (or as --diffs-format says); `-` is standard output, as for
+    /// --json (not both).
     #[arg(long, value_name = "FILE")]
     pub diffs: Option<PathBuf>,
 

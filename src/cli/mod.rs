@@ -64,37 +64,52 @@ fn explain(args: DiffArgs) -> Result<Status> {
 fn diff(args: DiffArgs) -> Result<Status> {
     let job = job_from_args(&args)?;
     let inputs = [job.source.as_str(), job.target.as_str()];
-    for (path, flag) in [(&args.json, "--json"), (&args.diffs, "--diffs")] {
-        if let Some(path) = path {
-            report::check_output(path, flag, &inputs)?;
-        }
-    }
+    let resolve = |path: &Option<std::path::PathBuf>, flag| {
+        path.as_deref()
+            .map(|p| report::check_output(p, flag, &inputs))
+            .transpose()
+    };
+    let (json, diffs) = (
+        resolve(&args.json, "--json")?,
+        resolve(&args.diffs, "--diffs")?,
+    );
+    let outputs: Vec<(&str, &report::Output)> = [("--json", &json), ("--diffs", &diffs)]
+        .into_iter()
+        .filter_map(|(flag, output)| Some((flag, output.as_ref()?)))
+        .collect();
+    report::refuse_shared(&outputs)?;
+    // The summary must not corrupt a report read from standard output.
+    let summary_to_stderr = outputs.iter().any(|(_, o)| o.is_stdout());
     if let Some(dir) = &args.report_dir {
         report::check_report_dir(dir, &inputs)?;
     }
     let show_progress = !args.quiet && std::env::var_os("CI").is_none();
     let observer = progress::Bars::new(show_progress);
     let outcome = job.run(&observer)?;
-    if let Some(path) = &args.json {
-        report::write_file(&JsonSummary, &outcome, path)?;
+    if let Some(output) = &json {
+        report::write_file(&JsonSummary, &outcome, output)?;
     }
-    if let Some(path) = &args.diffs {
+    if let (Some(path), Some(output)) = (&args.diffs, &diffs) {
         args.diffs_format
             .unwrap_or_else(|| DiffsFormat::for_path(path))
-            .write(&outcome, path)?;
+            .write(&outcome, output)?;
     }
     if let Some(dir) = &args.report_dir {
         report::write_report_dir(&outcome, dir, args.diffs_format.unwrap_or_default())?;
     }
     if !args.quiet {
-        let mut stdout = std::io::stdout().lock();
+        let (mut out, name): (Box<dyn Write>, _) = if summary_to_stderr {
+            (Box::new(std::io::stderr().lock()), "standard error")
+        } else {
+            (Box::new(std::io::stdout().lock()), "standard output")
+        };
         let written = TerminalSummary
-            .write(&outcome, &mut stdout)
-            .and_then(|_| stdout.flush());
+            .write(&outcome, &mut out)
+            .and_then(|_| out.flush());
         match written {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
             other => other.map_err(|source| Error::Write {
-                path: "standard output".into(),
+                path: name.into(),
                 source,
             })?,
         }

@@ -18,9 +18,11 @@ pub fn run_suite(args: SuiteArgs) -> Result<Status> {
     let file = SuiteFile::read(&args.suite)?;
     // Checked before any table runs: a typo in --only must not run nothing quietly.
     suite::selected(&file, &args.only)?;
-    if let Some(path) = &args.json {
-        report::check_output(path, "--json", &[])?;
-    }
+    let json = args
+        .json
+        .as_deref()
+        .map(|path| report::check_output(path, "--json", &[]))
+        .transpose()?;
     if let Some(dir) = &args.report_dir {
         report::check_report_dir(dir, &[])?;
     }
@@ -71,8 +73,8 @@ pub fn run_suite(args: SuiteArgs) -> Result<Status> {
             .collect::<Result<Vec<_>>>()?,
         None => Vec::new(),
     };
-    if let Some(path) = &args.json {
-        report::write_suite_file(&SuiteJson, &outcome, &trends, path)?;
+    if let Some(output) = &json {
+        report::write_suite_file(&SuiteJson, &outcome, &trends, output)?;
     }
     if let Some(dir) = &args.report_dir {
         report::write_suite_report_dir(
@@ -83,7 +85,19 @@ pub fn run_suite(args: SuiteArgs) -> Result<Status> {
         )?;
     }
     if !args.quiet {
-        write_stdout(|out| report::SuiteReport::write(&SuiteTerminal, &outcome, &trends, out))?;
+        let terminal = |out: &mut dyn Write| {
+            report::SuiteReport::write(&SuiteTerminal, &outcome, &trends, out)
+        };
+        // With the JSON on standard output, the summary goes to stderr so the JSON stays
+        // parseable.
+        if json.as_ref().is_some_and(|o| o.is_stdout()) {
+            terminal(&mut std::io::stderr().lock()).map_err(|source| Error::Write {
+                path: "standard error".into(),
+                source,
+            })?;
+        } else {
+            write_stdout(terminal)?;
+        }
     }
     Ok(outcome.status())
 }

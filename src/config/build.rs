@@ -180,9 +180,11 @@ pub fn build_job_from(
         })
         .collect();
     let connections = overrides.connections.unwrap_or(2).max(1);
+    let engine = engine(&file, overrides, environment)?;
     let options = |side: SideOptions, order_by: Vec<String>| SourceOptions {
         file: FileOptions {
             delimiter: side.delimiter,
+            spill_dir: Some(engine.spill_dir.clone()),
         },
         database: DatabaseOptions {
             filter: side.filter,
@@ -194,7 +196,6 @@ pub fn build_job_from(
         ..SourceOptions::default()
     };
 
-    let engine = engine(&file, overrides, environment)?;
     let mut criteria = file.criteria;
     if let Some(min) = overrides.min_accuracy {
         criteria.min_accuracy = Some(min);

@@ -1,12 +1,14 @@
 //! Report stage: renders an [`Outcome`] for people and programs. Each format is one file
 //! implementing [`Report`]; files are written under a temporary name and renamed, so a
-//! half-written report never looks complete. Reports never change a result.
+//! half-written report never looks complete, and anything that is not a regular file is
+//! written as it is ([`Output`]). Reports never change a result.
 
 mod diffs_csv;
 mod diffs_jsonl;
 mod diffs_parquet;
 mod html;
 mod json;
+mod output;
 mod owners;
 mod plan;
 mod suite;
@@ -20,12 +22,14 @@ pub use diffs_jsonl::DiffsJsonl;
 pub use diffs_parquet::DiffsParquet;
 pub use html::HtmlReport;
 pub use json::JsonSummary;
+pub use output::{Output, refuse_shared};
 pub use plan::write_plan;
 pub use suite::{SUITE_FORMAT_VERSION, SuiteIndex, SuiteJson, SuiteReport, SuiteTerminal};
 pub use terminal::TerminalSummary;
 
 use crate::error::{Error, Result};
 use crate::job::Outcome;
+use output::parent_dir;
 
 /// The columns of a difference line after the key columns, in every diffs format.
 pub(crate) const DIFF_FIELDS: [&str; 6] = [
@@ -52,40 +56,25 @@ pub trait Report {
     fn write(&self, outcome: &Outcome, out: &mut dyn Write) -> std::io::Result<()>;
 }
 
-/// Writes `report` to `path` through a temporary file in the same directory.
-pub fn write_file(report: &dyn Report, outcome: &Outcome, path: &Path) -> Result<()> {
+/// Writes `report` to `output` (a regular file through a temporary file beside it).
+pub fn write_file(report: &dyn Report, outcome: &Outcome, output: &Output) -> Result<()> {
     let mut bytes = Vec::new();
     report
         .write(outcome, &mut bytes)
         .map_err(|source| Error::Write {
-            path: path.to_path_buf(),
+            path: output.name(),
             source,
         })?;
-    write_bytes(&bytes, path)
+    output.write(&bytes)
 }
 
-/// Checks before any work that `path` can take a report: its directory exists, and it is
-/// not one of the inputs (a typo must not overwrite the data being reconciled).
-pub fn check_output(path: &Path, flag: &str, inputs: &[&str]) -> Result<()> {
-    let dir = parent_dir(path);
-    if !dir.is_dir() {
-        return Err(Error::Config(format!(
-            "cannot write {flag} {}: the directory {} does not exist",
-            path.display(),
-            dir.display()
-        )));
-    }
-    if let Ok(output) = path.canonicalize() {
-        for input in inputs {
-            if Path::new(input).canonicalize().is_ok_and(|i| i == output) {
-                return Err(Error::Config(format!(
-                    "{flag} {} is one of the inputs; recon never overwrites the data it compares",
-                    path.display()
-                )));
-            }
-        }
-    }
-    Ok(())
+/// Resolves, before any work, where `path` given to `flag` is written: its directory
+/// exists, and neither it nor what its links point at is one of the inputs (a typo must
+/// not overwrite the data being reconciled).
+pub fn check_output(path: &Path, flag: &str, inputs: &[&str]) -> Result<Output> {
+    let output = Output::resolve(path, flag)?;
+    output.check_not_input(path, flag, inputs)?;
+    Ok(output)
 }
 
 /// The format of the row-level differences file.
@@ -116,9 +105,9 @@ impl DiffsFormat {
         }
     }
 
-    /// Writes the differences of `outcome` to `path` in this format.
-    pub fn write(self, outcome: &Outcome, path: &Path) -> Result<()> {
-        write_file(self.report(), outcome, path)
+    /// Writes the differences of `outcome` to `output` in this format.
+    pub fn write(self, outcome: &Outcome, output: &Output) -> Result<()> {
+        write_file(self.report(), outcome, output)
     }
 
     fn file_name(self) -> &'static str {
@@ -160,7 +149,9 @@ pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> R
         "report.html",
     ] {
         let path = dir.join(name);
-        if path.is_file() {
+        // Only recon's own plain files go: a symlink or a FIFO placed here is kept and
+        // written through, as --json and --diffs do.
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file()) {
             std::fs::remove_file(&path).map_err(|source| Error::Write {
                 path: path.clone(),
                 source,
@@ -176,8 +167,9 @@ pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> R
             source,
         })?;
     }
-    write_file(format.report(), outcome, &dir.join(format.file_name()))?;
-    write_file(&HtmlReport, outcome, &dir.join("report.html"))?;
+    let in_dir = |name: &str| Output::resolve(&dir.join(name), "--report-dir");
+    write_file(format.report(), outcome, &in_dir(format.file_name())?)?;
+    write_file(&HtmlReport, outcome, &in_dir("report.html")?)?;
     if !outcome.summary.owners.is_empty() {
         let owners_dir = dir.join("owners");
         create(&owners_dir)?;
@@ -226,35 +218,15 @@ pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> R
         // An owners/ folder left empty by the removal above goes too.
         let _ = std::fs::remove_dir(dir.join("owners"));
     }
-    write_file(&JsonSummary, outcome, &summary)
+    write_file(
+        &JsonSummary,
+        outcome,
+        &Output::resolve(&summary, "--report-dir")?,
+    )
 }
 
 fn write_text(text: &str, path: &Path) -> Result<()> {
-    write_bytes(text.as_bytes(), path)
-}
-
-fn write_bytes(bytes: &[u8], path: &Path) -> Result<()> {
-    let write_error = |source| Error::Write {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = parent_dir(path);
-    let mut file = tempfile::Builder::new()
-        .prefix(".recon-")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-        .tempfile_in(dir)
-        .map_err(write_error)?;
-    file.as_file_mut().write_all(bytes).map_err(write_error)?;
-    file.persist(path).map_err(|e| write_error(e.error))?;
-    Ok(())
-}
-
-/// The directory `path` is in; `.` for a bare file name.
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    }
+    Output::resolve(path, "--report-dir")?.write(text.as_bytes())
 }
 
 /// The list, one name a line, of the owner reports recon last wrote into `owners/`: a
@@ -284,7 +256,7 @@ fn owner_entries(dir: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let plain_file = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_file());
-        // write_bytes's temporary files: ".recon-" and six random letters or digits.
+        // Output::write's temporary files: ".recon-" and six random letters or digits.
         let temporary = name
             .strip_prefix(".recon-")
             .is_some_and(|rest| rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_alphanumeric()));
@@ -410,23 +382,24 @@ pub fn write_suite_report_dir(
             write_report_dir(table_outcome, &table_dir, format)?;
         }
     }
-    write_suite_file(&SuiteIndex, outcome, trends, &dir.join("index.html"))?;
-    write_suite_file(&SuiteJson, outcome, trends, &summary)
+    let output = |name: &str| Output::resolve(&dir.join(name), "--report-dir");
+    write_suite_file(&SuiteIndex, outcome, trends, &output("index.html")?)?;
+    write_suite_file(&SuiteJson, outcome, trends, &output("suite.json")?)
 }
 
-/// Writes a suite report to `path` through a temporary file in the same directory.
+/// Writes a suite report to `output` (a regular file through a temporary file beside it).
 pub fn write_suite_file(
     report: &dyn SuiteReport,
     outcome: &crate::suite::SuiteOutcome,
     trends: &[(String, Vec<crate::history::TablePoint>)],
-    path: &Path,
+    output: &Output,
 ) -> Result<()> {
     let mut bytes = Vec::new();
     report
         .write(outcome, trends, &mut bytes)
         .map_err(|source| Error::Write {
-            path: path.to_path_buf(),
+            path: output.name(),
             source,
         })?;
-    write_bytes(&bytes, path)
+    output.write(&bytes)
 }

@@ -28,6 +28,9 @@ const CHUNK_BYTES: usize = 4 << 20;
 /// Read buffer when fetching rows again: they are usually far apart, and each refill
 /// reads at least half a buffer.
 const FETCH_BUFFER: usize = 8 << 10;
+/// The most bytes one buffer behind string views may hold: a view stores its offset and
+/// length in 32 bits each.
+const VIEW_BUFFER_LIMIT: usize = u32::MAX as usize;
 
 /// A CSV file with a header row.
 #[derive(Debug)]
@@ -217,8 +220,12 @@ impl Source for CsvSource {
                 batches.push(current);
             }
             if batches.is_empty() && pos < chunk.len() && !eof {
-                // One record is longer than the chunk: read a larger one.
-                want = chunk.len() * 2;
+                // One record is longer than the chunk: read a larger one, up to what
+                // the views can address.
+                if chunk.len() >= VIEW_BUFFER_LIMIT {
+                    return Err(self.oversized(chunk_offset + pos as u64, line));
+                }
+                want = (chunk.len() * 2).min(VIEW_BUFFER_LIMIT);
             } else {
                 want = CHUNK_BYTES;
             }
@@ -240,6 +247,19 @@ impl Source for CsvSource {
     }
 
     fn fetch(&self, projection: &[usize], locators: &[u64]) -> Result<RecordBatch> {
+        self.fetch_bounded(projection, locators, VIEW_BUFFER_LIMIT)
+    }
+}
+
+impl CsvSource {
+    /// [`Source::fetch`], gathering the records into buffers of at most `limit` bytes
+    /// each (the views' 32-bit offsets must reach every byte); a test lowers the limit.
+    fn fetch_bounded(
+        &self,
+        projection: &[usize],
+        locators: &[u64],
+        limit: usize,
+    ) -> Result<RecordBatch> {
         let file = open_file(&self.path)?;
         let mut reader = RecordReader::with_capacity(file, self.delimiter, FETCH_BUFFER);
         let mut record = Record::default();
@@ -247,6 +267,7 @@ impl Source for CsvSource {
         let mut unescaped = Vec::new();
         let mut batch = ViewBatch::new(projection, locators.len());
         let mut spans = Vec::new();
+        let mut parts = Vec::new();
         for &offset in locators {
             // Line numbers are not known after a seek; 0 marks them as unknown.
             reader
@@ -264,8 +285,21 @@ impl Source for CsvSource {
             if record.len() != self.schema.fields().len() {
                 return Err(self.width_error(record.len(), record.line));
             }
-            // Gather the fetched records into one buffer, rebasing their spans.
+            // Gather the fetched records into one buffer, rebasing their spans; a buffer
+            // about to pass the limit is finished first and a new one begun.
             let (bytes, record_spans, record_unescaped) = record.parts();
+            if bytes.len().max(record_unescaped.len()) > limit {
+                return Err(self.oversized(offset, record.line));
+            }
+            if raw.len() + bytes.len() > limit || unescaped.len() + record_unescaped.len() > limit {
+                let full = std::mem::replace(&mut batch, ViewBatch::new(projection, 0));
+                parts.push(self.finish_fetched(
+                    projection,
+                    std::mem::take(&mut raw),
+                    std::mem::take(&mut unescaped),
+                    full,
+                )?);
+            }
             let (base, escape_base) = (raw.len(), unescaped.len());
             raw.extend_from_slice(bytes);
             unescaped.extend_from_slice(record_unescaped);
@@ -280,13 +314,48 @@ impl Source for CsvSource {
             }));
             batch.push(&raw, &unescaped, &spans, offset, 0);
         }
+        let last = self.finish_fetched(projection, raw, unescaped, batch)?;
+        if parts.is_empty() {
+            return Ok(last);
+        }
+        parts.push(last);
+        arrow_select::concat::concat_batches(&parts[0].schema(), &parts)
+            .map_err(|e| Error::Internal(format!("joining fetched CSV rows: {e}")))
+    }
+
+    /// The fetched records whose views point into `raw` and `unescaped`, as a batch.
+    fn finish_fetched(
+        &self,
+        projection: &[usize],
+        raw: Vec<u8>,
+        unescaped: Vec<u8>,
+        batch: ViewBatch,
+    ) -> Result<RecordBatch> {
         self.check_utf8(&raw, &unescaped, std::slice::from_ref(&batch))?;
         let buffers: Arc<[Buffer]> = Arc::new([Buffer::from_vec(raw), Buffer::from_vec(unescaped)]);
         Ok(batch.finish(&self.schema, projection, &buffers)?.columns)
     }
-}
 
-impl CsvSource {
+    /// The error for a record too long for string views to address (`line` 0: not
+    /// known, as after a seek).
+    fn oversized(&self, offset: u64, line: u64) -> Error {
+        let message = format!(
+            "the record at byte {offset} is longer than {VIEW_BUFFER_LIMIT} bytes, more than recon can hold in one buffer; check the quoting (an unclosed quote makes the rest of the file one field)"
+        );
+        if line == 0 {
+            Error::Read {
+                path: self.path.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, message),
+            }
+        } else {
+            Error::Csv {
+                path: self.path.clone(),
+                line,
+                message,
+            }
+        }
+    }
+
     /// Checks that the bytes behind a chunk's views are UTF-8. The delimiter, quotes and
     /// line breaks are ASCII, so every field of a valid chunk is valid on its own; when
     /// the chunk is not, each projected field is checked on its own (a column that is
@@ -410,11 +479,13 @@ impl ViewBatch {
             .into_iter()
             .zip(self.nulls)
             .map(|(views, mut nulls)| {
-                // SAFETY: every view was made by `make_view` from a span inside
-                // `buffers[block]`, at its offset, with its length; both buffers were
-                // checked to be UTF-8 (`check_utf8`) and spans start and end next to ASCII
-                // delimiters, quotes or line breaks, so each view is valid UTF-8 — exactly
-                // what `StringViewArray::try_new` would verify, view by view.
+                // SAFETY: every view was made by `view_at` from a span inside
+                // `buffers[block]`, at its offset, with its length; no buffer is longer
+                // than VIEW_BUFFER_LIMIT (read_split's chunks and fetch_bounded's gathers
+                // stop there), so offset and length fit the view's 32 bits. Both buffers
+                // were checked to be UTF-8 (`check_utf8`) and spans start and end next to
+                // ASCII delimiters, quotes or line breaks, so each view is valid UTF-8 —
+                // exactly what `StringViewArray::try_new` would verify, view by view.
                 let array = unsafe {
                     StringViewArray::new_unchecked(
                         ScalarBuffer::from(views),
@@ -444,6 +515,10 @@ impl ViewBatch {
 /// load and a mask instead of a variable-length copy (this runs for every CSV field).
 #[inline(always)]
 fn view_at(buffer: &[u8], start: usize, end: usize, block: u32) -> u128 {
+    debug_assert!(
+        end <= VIEW_BUFFER_LIMIT,
+        "a view's offset and length are 32 bits"
+    );
     let len = end - start;
     if len > 12 {
         let prefix = u32::from_le_bytes([
@@ -498,6 +573,41 @@ fn read_error(path: &Path, error: ReadError) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fetched_rows_split_into_buffers_at_the_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.csv");
+        let mut text = String::from("id,v\n");
+        for i in 0..40 {
+            text.push_str(&format!(
+                "{i},\"value \"\"{i}\"\" is longer than twelve bytes\"\n"
+            ));
+        }
+        std::fs::write(&path, text).unwrap();
+        let source = CsvSource::open(path.to_str().unwrap(), &SourceOptions::default()).unwrap();
+        let mut locators = Vec::new();
+        source
+            .read_split(0, &[0, 1], &mut |batch| {
+                locators.extend(batch.locators);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(locators.len(), 40);
+        let whole = source.fetch(&[0, 1], &locators).unwrap();
+        // About three records a buffer: many buffers, the same rows.
+        let split = source.fetch_bounded(&[0, 1], &locators, 150).unwrap();
+        assert_eq!(split, whole);
+        let values = split
+            .column(1)
+            .as_any()
+            .downcast_ref::<StringViewArray>()
+            .unwrap();
+        assert_eq!(values.value(39), "value \"39\" is longer than twelve bytes");
+        // A record longer than the bound is refused, never packed into a wrong view.
+        let error = source.fetch_bounded(&[0, 1], &locators, 20).unwrap_err();
+        assert!(error.to_string().contains("is longer than"), "{error}");
+    }
 
     #[test]
     fn views_match_arrows_own_layout() {

@@ -8,8 +8,9 @@ mod csv;
 pub mod csv_records;
 mod parquet;
 pub mod postgres;
+mod spool;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -115,6 +116,9 @@ impl Default for SourceOptions {
 pub struct FileOptions {
     /// CSV field delimiter; `None` means a tab for `.tsv`/`.tab` files, else a comma.
     pub delimiter: Option<u8>,
+    /// Where an input read from a pipe or decompressed is spooled; `None` means the
+    /// system temporary directory.
+    pub spill_dir: Option<PathBuf>,
 }
 
 /// Options of database sources.
@@ -174,7 +178,8 @@ pub fn holds_exact_number_text(field: &arrow_schema::Field) -> bool {
 }
 
 /// Opens a source by its location: a `.csv`/`.tsv`/`.txt` file, a `.parquet` file, or a
-/// directory of Parquet part files.
+/// directory of Parquet part files; `-`, pipes and gzip or zstd files through a spooled
+/// copy ([`spool`]).
 pub fn open(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
     if postgres::is_postgres(uri) {
         return Ok(Box::new(postgres::PostgresSource::open(uri, options)?));
@@ -184,6 +189,9 @@ pub fn open(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
             "{}: a table or a row filter (--source-where / --target-where, or table/where in a job file) applies to PostgreSQL sources only",
             postgres::redact(uri)
         )));
+    }
+    if let Some(spooled) = spool::open_spooled(uri, options, |file| open(file, options))? {
+        return Ok(spooled);
     }
     let path = Path::new(uri);
     let meta = std::fs::metadata(path).map_err(|source| crate::Error::Read {
@@ -208,7 +216,7 @@ pub fn open(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
             path: path.to_path_buf(),
             line: 1,
             message: format!(
-                "the file is {format}-compressed; recon reads uncompressed CSV and Parquet: decompress it first"
+                "the file is {format}-compressed; recon reads CSV (plain, gzip or zstd) and Parquet: decompress it first"
             ),
         });
     }

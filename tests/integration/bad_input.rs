@@ -558,7 +558,7 @@ fn tsv_files_default_to_tabs_and_compressed_files_are_named() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "c.csv.gz:1: the file is gzip-compressed",
+            "c.csv.gz: the gzip data ends early (truncated)",
         ));
 }
 

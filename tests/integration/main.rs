@@ -2,7 +2,9 @@
 
 mod bad_input;
 mod cli;
+mod inputs;
 mod mapping;
+mod outputs;
 mod pg;
 mod postgres;
 mod properties;

@@ -228,6 +228,12 @@ fn every_suite_json_field_is_documented() {
     let dir = tempfile::tempdir().unwrap();
     let suite = mixed_suite(dir.path(), "recon_suite_documented");
     let json = dir.path().join("suite.json");
-    recon().arg("suite").arg(&suite).arg("--json").arg(&json).assert().code(2);
+    recon()
+        .arg("suite")
+        .arg(&suite)
+        .arg("--json")
+        .arg(&json)
+        .assert()
+        .code(2);
     assert_documented(&crate::util::json(&json), "docs/suite-json.md");
 }

@@ -158,8 +158,39 @@ pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> R
             })?;
         }
     }
-    // Owner reports of an earlier run go; nothing else in owners/ is touched (and
-    // check_report_dir refused a folder holding anything else before the run began).
+    let in_dir = |name: &str| Output::resolve(&dir.join(name), "--report-dir");
+    write_file(format.report(), outcome, &in_dir(format.file_name())?)?;
+    write_file(&HtmlReport, outcome, &in_dir("report.html")?)?;
+    let reports: Vec<OwnerReport> = outcome
+        .summary
+        .owners
+        .iter()
+        .map(|owner| OwnerReport {
+            owner: owner.owner.clone(),
+            markdown: owners::markdown(outcome, owner),
+            html: owners::html(outcome, owner),
+        })
+        .collect();
+    write_owner_reports(dir, &reports)?;
+    write_file(
+        &JsonSummary,
+        outcome,
+        &Output::resolve(&summary, "--report-dir")?,
+    )
+}
+
+/// One owner's reports, as Markdown and HTML.
+pub(crate) struct OwnerReport {
+    owner: String,
+    markdown: String,
+    html: String,
+}
+
+/// Replaces the owner reports in `dir/owners/`: those recon wrote before go, nothing else
+/// there is touched (and check_report_dir refused a folder holding anything else before
+/// the run began), the list of what recon writes goes down first, then each owner's
+/// `<owner>.md` and `.html`.
+fn write_owner_reports(dir: &Path, reports: &[OwnerReport]) -> Result<()> {
     let (ours, _) = owner_entries(dir)?;
     for path in ours {
         std::fs::remove_file(&path).map_err(|source| Error::Write {
@@ -167,62 +198,48 @@ pub fn write_report_dir(outcome: &Outcome, dir: &Path, format: DiffsFormat) -> R
             source,
         })?;
     }
-    let in_dir = |name: &str| Output::resolve(&dir.join(name), "--report-dir");
-    write_file(format.report(), outcome, &in_dir(format.file_name())?)?;
-    write_file(&HtmlReport, outcome, &in_dir("report.html")?)?;
-    if !outcome.summary.owners.is_empty() {
-        let owners_dir = dir.join("owners");
-        create(&owners_dir)?;
-        let stems: Vec<String> = outcome
-            .summary
-            .owners
-            .iter()
-            .map(|o| owners::file_stem(&o.owner))
-            .collect();
-        // Two owners whose names map to one file name get a suffix each.
-        let stems: Vec<String> = outcome
-            .summary
-            .owners
-            .iter()
-            .zip(&stems)
-            .map(|(owner, stem)| {
-                if stems.iter().filter(|s| *s == stem).count() > 1 {
-                    format!(
-                        "{stem}-{:08x}",
-                        xxhash_rust::xxh3::xxh3_64(owner.owner.as_bytes()) as u32
-                    )
-                } else {
-                    stem.clone()
-                }
-            })
-            .collect();
-        // The list first: should a write below fail, the next run still knows these
-        // files are recon's.
-        let mut listed: Vec<String> = stems
-            .iter()
-            .flat_map(|stem| [format!("{stem}.md"), format!("{stem}.html")])
-            .collect();
-        listed.push(String::new());
-        write_text(&listed.join("\n"), &owners_dir.join(OWNERS_WRITTEN))?;
-        for (owner, stem) in outcome.summary.owners.iter().zip(&stems) {
-            write_text(
-                &owners::markdown(outcome, owner),
-                &owners_dir.join(format!("{stem}.md")),
-            )?;
-            write_text(
-                &owners::html(outcome, owner),
-                &owners_dir.join(format!("{stem}.html")),
-            )?;
-        }
-    } else {
+    if reports.is_empty() {
         // An owners/ folder left empty by the removal above goes too.
         let _ = std::fs::remove_dir(dir.join("owners"));
+        return Ok(());
     }
-    write_file(
-        &JsonSummary,
-        outcome,
-        &Output::resolve(&summary, "--report-dir")?,
-    )
+    let owners_dir = dir.join("owners");
+    std::fs::create_dir_all(&owners_dir).map_err(|source| Error::Write {
+        path: owners_dir.clone(),
+        source,
+    })?;
+    let stems: Vec<String> = reports
+        .iter()
+        .map(|r| owners::file_stem(&r.owner))
+        .collect();
+    // Two owners whose names map to one file name get a suffix each.
+    let stems: Vec<String> = reports
+        .iter()
+        .zip(&stems)
+        .map(|(report, stem)| {
+            if stems.iter().filter(|s| *s == stem).count() > 1 {
+                format!(
+                    "{stem}-{:08x}",
+                    xxhash_rust::xxh3::xxh3_64(report.owner.as_bytes()) as u32
+                )
+            } else {
+                stem.clone()
+            }
+        })
+        .collect();
+    // The list first: should a write below fail, the next run still knows these files
+    // are recon's.
+    let mut listed: Vec<String> = stems
+        .iter()
+        .flat_map(|stem| [format!("{stem}.md"), format!("{stem}.html")])
+        .collect();
+    listed.push(String::new());
+    write_text(&listed.join("\n"), &owners_dir.join(OWNERS_WRITTEN))?;
+    for (report, stem) in reports.iter().zip(&stems) {
+        write_text(&report.markdown, &owners_dir.join(format!("{stem}.md")))?;
+        write_text(&report.html, &owners_dir.join(format!("{stem}.html")))?;
+    }
+    Ok(())
 }
 
 fn write_text(text: &str, path: &Path) -> Result<()> {
@@ -382,6 +399,15 @@ pub fn write_suite_report_dir(
             write_report_dir(table_outcome, &table_dir, format)?;
         }
     }
+    let owners: Vec<OwnerReport> = suite::owner_reports(outcome)
+        .into_iter()
+        .map(|(owner, markdown, html)| OwnerReport {
+            owner,
+            markdown,
+            html,
+        })
+        .collect();
+    write_owner_reports(dir, &owners)?;
     let output = |name: &str| Output::resolve(&dir.join(name), "--report-dir");
     write_suite_file(&SuiteIndex, outcome, trends, &output("index.html")?)?;
     write_suite_file(&SuiteJson, outcome, trends, &output("suite.json")?)

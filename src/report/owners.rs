@@ -241,7 +241,7 @@ fn name_list_md(names: &[String]) -> String {
     names.iter().map(|n| md(n)).collect::<Vec<_>>().join(" | ")
 }
 
-fn md(text: &str) -> String {
+pub(crate) fn md(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

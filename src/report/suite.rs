@@ -491,3 +491,119 @@ fn sparkline(points: &[TablePoint]) -> String {
         path.join(" ")
     )
 }
+
+/// Each owner's suite reports, `(owner, markdown, html)`: every table they answer for in
+/// one file — its status and what of theirs differs — with each table's own owner report
+/// after it (Markdown) or linked (HTML).
+pub(crate) fn owner_reports(outcome: &SuiteOutcome) -> Vec<(String, String, String)> {
+    let mut owners: Vec<&str> = outcome
+        .tables
+        .iter()
+        .filter_map(|t| t.outcome.as_ref())
+        .flat_map(|o| o.summary.owners.iter().map(|w| w.owner.as_str()))
+        .collect();
+    owners.sort_unstable();
+    owners.dedup();
+    owners
+        .into_iter()
+        .map(|owner| {
+            let theirs: Vec<(&TableOutcome, &crate::job::Outcome, &crate::metrics::OwnerSummary)> =
+                outcome
+                    .tables
+                    .iter()
+                    .filter_map(|t| {
+                        let o = t.outcome.as_ref()?;
+                        let w = o.summary.owners.iter().find(|w| w.owner == owner)?;
+                        Some((t, o, w))
+                    })
+                    .collect();
+            let mut m = String::new();
+            let _ = writeln!(
+                m,
+                "# Suite {}: report for {}\n\nRun {} started {} UTC. Tables you answer for: {}.\n",
+                super::owners::md(&outcome.suite),
+                super::owners::md(owner),
+                super::owners::md(&outcome.run_id),
+                outcome.started_at,
+                theirs.len()
+            );
+            let _ = writeln!(
+                m,
+                "| table | status | accuracy | your columns | differing values | missing | extra |\n|---|---|---|---|---|---|---|"
+            );
+            for (t, _, w) in &theirs {
+                let rows = |n: u64| if w.table { n.to_string() } else { "-".into() };
+                let _ = writeln!(
+                    m,
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    super::owners::md(&t.name),
+                    status_word(t.status),
+                    accuracy_text(t),
+                    if w.columns.is_empty() {
+                        "-".to_string()
+                    } else {
+                        super::owners::md(&w.columns.join(", "))
+                    },
+                    w.changed_values,
+                    rows(w.missing_in_target),
+                    rows(w.extra_in_target)
+                );
+            }
+            for (t, o, w) in &theirs {
+                let table_report = super::owners::markdown(o, w);
+                let _ = writeln!(m, "\n## Table {}\n", super::owners::md(&t.name));
+                // The table's report, its headings one level down.
+                for line in table_report.lines() {
+                    if line.starts_with('#') {
+                        let _ = writeln!(m, "#{line}");
+                    } else {
+                        let _ = writeln!(m, "{line}");
+                    }
+                }
+            }
+            let mut h = String::new();
+            let _ = write!(
+                h,
+                "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>recon suite {}: {}</title><style>{STYLE}</style></head><body><main><h1>Suite {}: report for {}</h1><div class=\"sub\">run {} &middot; started {} UTC</div><div class=\"wrap\"><table><thead><tr><th>status</th><th>table</th><th>accuracy</th><th>your columns</th><th>differing values</th><th>missing</th><th>extra</th><th>breaches</th></tr></thead><tbody>",
+                escape(&outcome.suite),
+                escape(owner),
+                escape(&outcome.suite),
+                escape(owner),
+                escape(&outcome.run_id),
+                escape(&outcome.started_at)
+            );
+            for (t, o, w) in &theirs {
+                let rows = |n: u64| if w.table { n.to_string() } else { "-".into() };
+                let link = format!(
+                    "../tables/{}/owners/{}.html",
+                    super::suite_dir_name(&t.name),
+                    super::owners::file_stem(owner)
+                );
+                let _ = write!(
+                    h,
+                    "<tr><td><span class=\"s {:?}\">{}</span></td><td><a href=\"{}\">{}</a></td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"reason\">{}</td></tr>",
+                    t.status,
+                    status_word(t.status),
+                    escape(&link),
+                    escape(&t.name),
+                    escape(&accuracy_text(t)),
+                    escape(&w.columns.join(", ")),
+                    w.changed_values,
+                    rows(w.missing_in_target),
+                    rows(w.extra_in_target),
+                    escape(
+                        &o.summary
+                            .verdict
+                            .breaches
+                            .iter()
+                            .map(|b| b.message.as_str())
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                );
+            }
+            h.push_str("</tbody></table></div></main></body></html>");
+            (owner.to_string(), m, h)
+        })
+        .collect()
+}

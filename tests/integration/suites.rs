@@ -221,6 +221,14 @@ fn the_suite_index_page_renders_in_a_real_browser() {
     assert_no_console_errors(&log);
     let suite = json(&out.join("suite.json"));
     assert_eq!(suite["tables"].as_array().unwrap().len(), 2);
+    // One report per owner covers all of their tables.
+    let owner = std::fs::read_to_string(out.join("owners/data-platform@example.com.md")).unwrap();
+    assert!(owner.contains("| orders | PASS | 92.74%"), "{owner}");
+    assert!(owner.contains("| customers | PASS | 85.37%"), "{owner}");
+    assert!(owner.contains("## Table orders"), "{owner}");
+    let (dom, log) = render_in_chromium(&out.join("owners/data-platform@example.com.html"));
+    assert!(dom.contains("tables/customers/owners/data-platform@example.com.html"));
+    assert_no_console_errors(&log);
 }
 
 #[test]

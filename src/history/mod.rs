@@ -7,9 +7,28 @@
 //! one file (`sqlite.rs`: the default, a file beside the suite). It never runs a
 //! comparison and never formats output for a person.
 
+pub mod sqlite;
+
+pub use sqlite::SqliteHistory;
+
 use crate::drilldown::DiffLine;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::metrics::{Status, Summary};
+
+/// Opens the history at `location`: a `postgres://` (or `postgresql://`) URL names a
+/// PostgreSQL database, anything else a SQLite file (created when missing).
+pub fn open(location: &str) -> Result<Box<dyn HistoryStore>> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return Err(Error::Config(
+            "--history postgres://…: a run history in PostgreSQL is not available yet; \
+             give --history a file path (a SQLite history) instead"
+                .into(),
+        ));
+    }
+    Ok(Box::new(SqliteHistory::open(std::path::Path::new(
+        location,
+    ))?))
+}
 
 /// A run as it starts: recorded first, marked complete at the end, so a run that dies
 /// stays incomplete and never reads as complete.

@@ -991,6 +991,25 @@ mod tests {
         assert!(store.runs("weekly", None, 10).unwrap().is_empty());
     }
 
+    #[test]
+    fn a_table_recorded_again_in_a_run_replaces_its_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteHistory::open(&dir.path().join("h.history")).unwrap();
+        store
+            .begin_run(&start("r1", "2026-12-01T00:00:00.000Z"))
+            .unwrap();
+        store.record_table("r1", &error_record("t")).unwrap();
+        let outcome = compare(dir.path(), "a", "1,a\n2,b\n", "1,x\n", 1000);
+        record(&store, "r1", "t", &outcome);
+        assert_eq!(store.recorded_tables("r1").unwrap(), ["t"]);
+        let trend = store.table_trend("nightly", "t", None, 10).unwrap();
+        assert_eq!(trend.len(), 1);
+        assert_eq!(trend[0].status, Status::Passed, "no criteria given");
+        assert_eq!(trend[0].accuracy, Some(0.0));
+        let e = store.record_table("r9", &error_record("t")).err().unwrap();
+        assert!(e.to_string().contains("never begun"), "{e}");
+    }
+
     fn write_run(store: &SqliteHistory, run_id: &str, outcome: &Outcome, tables: usize) {
         store
             .begin_run(&start(run_id, "2026-12-01T00:00:00.000Z"))

@@ -19,15 +19,30 @@ use crate::metrics::{Status, Summary};
 /// PostgreSQL database, anything else a SQLite file (created when missing).
 pub fn open(location: &str) -> Result<Box<dyn HistoryStore>> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        return Err(Error::Config(
-            "--history postgres://…: a run history in PostgreSQL is not available yet; \
-             give --history a file path (a SQLite history) instead"
-                .into(),
-        ));
+        // Library errors name no flag: the caller words where the location came from.
+        return Err(Error::Config(format!(
+            "{}: a run history in PostgreSQL is not available yet; use a file path (a \
+             SQLite history) instead",
+            redact_password(location)
+        )));
     }
     Ok(Box::new(SqliteHistory::open(std::path::Path::new(
         location,
     ))?))
+}
+
+/// `location` with the password of a `scheme://user:password@host` URL left out.
+fn redact_password(location: &str) -> String {
+    let Some((scheme, rest)) = location.split_once("://") else {
+        return location.to_string();
+    };
+    match rest.rsplit_once('@') {
+        Some((user, host)) if user.contains(':') => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{scheme}://{user}@{host}")
+        }
+        _ => location.to_string(),
+    }
 }
 
 /// A run as it starts: recorded first, marked complete at the end, so a run that dies

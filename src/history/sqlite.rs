@@ -239,7 +239,7 @@ fn sqlite_error(location: &str, what: &str, e: rusqlite::Error) -> Error {
 
 fn not_a_history(location: &str, why: &str) -> Error {
     Error::Config(format!(
-        "{location}: not a recon run history ({why}); give --history a new file or an \
+        "{location}: not a recon run history ({why}); give the history a new file or an \
          existing recon history"
     ))
 }
@@ -783,8 +783,16 @@ mod tests {
             "{e}"
         );
 
-        let e = message(super::super::open("postgres://u@h/db").err().unwrap());
-        assert!(e.contains("not available yet"), "{e}");
+        let e = message(
+            super::super::open("postgres://u:secret@h/db")
+                .err()
+                .unwrap(),
+        );
+        assert!(
+            e.contains("not available yet") && e.contains("postgres://u@h/db"),
+            "{e}"
+        );
+        assert!(!e.contains("secret"), "{e}");
     }
 
     #[test]

@@ -7,9 +7,43 @@
 //! one file (`sqlite.rs`: the default, a file beside the suite). It never runs a
 //! comparison and never formats output for a person.
 
+pub mod sqlite;
+
+pub use sqlite::SqliteHistory;
+
 use crate::drilldown::DiffLine;
 use crate::error::{Error, Result};
 use crate::metrics::{Status, Summary};
+
+/// Opens the history at `location`: a `postgres://` (or `postgresql://`) URL names a
+/// PostgreSQL database, anything else a SQLite file (created when missing).
+pub fn open(location: &str) -> Result<Box<dyn HistoryStore>> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        // Library errors name no flag: the caller words where the location came from.
+        return Err(Error::Config(format!(
+            "{}: a run history in PostgreSQL is not available yet; use a file path (a \
+             SQLite history) instead",
+            redact_password(location)
+        )));
+    }
+    Ok(Box::new(SqliteHistory::open(std::path::Path::new(
+        location,
+    ))?))
+}
+
+/// `location` with the password of a `scheme://user:password@host` URL left out.
+fn redact_password(location: &str) -> String {
+    let Some((scheme, rest)) = location.split_once("://") else {
+        return location.to_string();
+    };
+    match rest.rsplit_once('@') {
+        Some((user, host)) if user.contains(':') => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{scheme}://{user}@{host}")
+        }
+        _ => location.to_string(),
+    }
+}
 
 /// A run as it starts: recorded first, marked complete at the end, so a run that dies
 /// stays incomplete and never reads as complete.
@@ -119,11 +153,4 @@ pub trait HistoryStore: Send + Sync {
         since: Option<&str>,
         limit: usize,
     ) -> Result<Vec<TablePoint>>;
-}
-
-/// Opens the history at `location`: a path (SQLite) or a `postgres://` location.
-pub fn open(location: &str) -> Result<Box<dyn HistoryStore>> {
-    Err(Error::Config(format!(
-        "{location}: recording a history is not available in this build"
-    )))
 }

@@ -245,3 +245,146 @@ fn every_suite_json_field_is_documented() {
         .code(2);
     assert_documented(&crate::util::json(&json), "docs/suite-json.md");
 }
+
+/// A two-table file suite in `dir` keeping its history beside it; `orders_b.csv` is
+/// written by the caller.
+fn history_suite(dir: &Path) -> std::path::PathBuf {
+    write_csv(&dir.join("orders_a.csv"), &rows(100, &[]), 1);
+    write_csv(&dir.join("same_a.csv"), &rows(10, &[]), 1);
+    write_csv(&dir.join("same_b.csv"), &rows(10, &[]), 1);
+    let suite = dir.join("nightly.toml");
+    std::fs::write(
+        &suite,
+        r#"
+        [defaults]
+        key = "id"
+        [[tables]]
+        name = "orders"
+        source = "orders_a.csv"
+        target = "orders_b.csv"
+        [[tables]]
+        name = "same"
+        source = "same_a.csv"
+        target = "same_b.csv"
+        "#,
+    )
+    .unwrap();
+    suite
+}
+
+#[test]
+fn the_history_says_which_differences_are_new_fixed_and_persisting() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = history_suite(dir.path());
+    // Night 1: keys 1-5 differ. Night 2: 1-3 still differ, 4-5 fixed, 7-8 new.
+    for (night, changed) in [(1, vec![1, 2, 3, 4, 5]), (2, vec![1, 2, 3, 7, 8])] {
+        write_csv(&dir.path().join("orders_b.csv"), &rows(100, &changed), 1);
+        let json = dir.path().join(format!("night{night}.json"));
+        recon()
+            .arg("suite")
+            .arg(&suite)
+            .arg("--json")
+            .arg(&json)
+            .assert()
+            .code(0);
+        let s = crate::util::json(&json);
+        let orders = &s["tables"][0];
+        assert_eq!(orders["name"], "orders");
+        assert_eq!(orders["changed"], 5);
+        if night == 2 {
+            assert_eq!(orders["changes"]["new"], 2, "{orders}");
+            assert_eq!(orders["changes"]["fixed"], 2, "{orders}");
+            assert_eq!(orders["changes"]["persisting"], 3, "{orders}");
+            assert_eq!(orders["changes"]["exact"], true);
+            assert_eq!(s["tables"][1]["changes"]["new"], 0);
+        }
+    }
+    assert!(dir.path().join("nightly.history").is_file());
+    recon()
+        .arg("history")
+        .arg(&suite)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "orders: accuracy, oldest to newest: 95.0000%  95.0000%",
+        ))
+        .stdout(predicate::str::contains(
+            "since the run before: 2 new, 2 fixed, 3 persisting",
+        ));
+    let out = recon()
+        .arg("history")
+        .arg(&suite)
+        .args(["--table", "orders", "--since", "7d", "--json"])
+        .assert()
+        .code(0);
+    let h: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(h["runs"].as_array().unwrap().len(), 2);
+    assert!(
+        h["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["complete"] == true)
+    );
+    assert_eq!(h["tables"][0]["runs"][0]["changes"]["persisting"], 3);
+}
+
+#[test]
+fn two_concurrent_runs_share_one_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = history_suite(dir.path());
+    write_csv(&dir.path().join("orders_b.csv"), &rows(100, &[9]), 1);
+    let runs: Vec<_> = (0..2)
+        .map(|i| {
+            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("recon"));
+            cmd.arg("suite")
+                .arg(&suite)
+                .args(["-q", "--run-id", &format!("run-{i}")])
+                .env("XDG_CONFIG_HOME", dir.path().join("config"));
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for mut run in runs {
+        assert!(run.wait().unwrap().success());
+    }
+    let out = recon()
+        .arg("history")
+        .arg(&suite)
+        .arg("--json")
+        .assert()
+        .code(0);
+    let h: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let mut ids: Vec<&str> = h["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["complete"], true, "{r}");
+            assert_eq!(r["tables"], 2, "{r}");
+            r["run_id"].as_str().unwrap()
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["run-0", "run-1"]);
+}
+
+#[test]
+fn a_file_that_is_not_a_recon_history_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = history_suite(dir.path());
+    write_csv(&dir.path().join("orders_b.csv"), &rows(100, &[]), 1);
+    std::fs::write(dir.path().join("nightly.history"), "not a database").unwrap();
+    recon()
+        .arg("suite")
+        .arg(&suite)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("nightly.history"));
+    recon()
+        .arg("suite")
+        .arg(&suite)
+        .args(["--history", "postgres://nobody:secret@127.0.0.1:1/none"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("secret").not());
+}

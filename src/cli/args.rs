@@ -88,6 +88,11 @@ pub struct SuiteArgs {
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
 
+    /// Continue an interrupted run (--run-id, else the suite's latest incomplete run)
+    /// with the tables it had not recorded, under the same run id.
+    #[arg(long)]
+    pub resume: bool,
+
     /// Format of each table's diffs file in --report-dir.
     #[arg(long, value_enum)]
     pub diffs_format: Option<DiffsFormat>,

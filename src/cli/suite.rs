@@ -36,6 +36,7 @@ pub fn run_suite(args: SuiteArgs) -> Result<Status> {
         only: args.only.clone(),
         jobs: args.jobs,
         run_id: args.run_id.clone(),
+        resume: args.resume,
         overrides: Overrides {
             max_diff_rows: args.max_diff_rows,
             threads: args.threads,

@@ -59,6 +59,9 @@ pub struct RunStart {
     pub recon_version: String,
     /// Which share of the tables this process runs (`i/N`), when sharded.
     pub shard: Option<(u32, u32)>,
+    /// A fingerprint of the suite's settings that change results (not its paths or
+    /// credentials): a run is resumed only under the same settings.
+    pub settings: String,
 }
 
 /// One table's result in a run.
@@ -126,6 +129,8 @@ pub struct RunRecord {
     pub passed: Option<bool>,
     /// Tables recorded.
     pub tables: u64,
+    /// The fingerprint of the suite's settings the run began with.
+    pub settings: String,
 }
 
 /// A place runs are recorded: one SQLite file or one PostgreSQL database. Safe to share

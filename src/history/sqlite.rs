@@ -47,7 +47,8 @@ CREATE TABLE runs (
     complete      INTEGER NOT NULL DEFAULT 0,
     passed        INTEGER,
     recon_version TEXT NOT NULL,
-    shard         TEXT
+    shard         TEXT,
+    settings      TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX runs_by_suite ON runs (suite, started_at);
 CREATE TABLE table_results (
@@ -111,8 +112,9 @@ const UPSERT_META: &str = "INSERT INTO recon_meta (key, value) VALUES (?1, ?2)
     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 // Shards of one run share its id: the first to start creates the row.
-const INSERT_RUN: &str = "INSERT INTO runs (run_id, suite, started_at, recon_version, shard)
-    VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (run_id) DO NOTHING";
+const INSERT_RUN: &str =
+    "INSERT INTO runs (run_id, suite, started_at, recon_version, shard, settings)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (run_id) DO NOTHING";
 const SELECT_RUN: &str = "SELECT suite, started_at FROM runs WHERE run_id = ?1";
 const FINISH_RUN: &str =
     "UPDATE runs SET complete = 1, passed = ?2, finished_at = ?3 WHERE run_id = ?1";
@@ -151,7 +153,7 @@ const INSERT_DIFFERING_KEY: &str = "INSERT INTO differing_keys
 const SELECT_RECORDED_TABLES: &str =
     "SELECT table_name FROM table_results WHERE run_id = ?1 ORDER BY table_name";
 const SELECT_RUNS: &str = "SELECT r.run_id, r.suite, r.started_at, r.finished_at, r.complete,
-    r.passed, (SELECT count(*) FROM table_results t WHERE t.run_id = r.run_id)
+    r.passed, (SELECT count(*) FROM table_results t WHERE t.run_id = r.run_id), r.settings
     FROM runs r WHERE r.suite = ?1 AND (?2 IS NULL OR r.started_at >= ?2)
     ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?3";
 const SELECT_TREND: &str = "SELECT r.run_id, r.started_at, t.status, t.accuracy,
@@ -394,7 +396,8 @@ impl HistoryStore for SqliteHistory {
                     run.suite,
                     run.started_at,
                     run.recon_version,
-                    shard
+                    shard,
+                    run.settings
                 ],
             )
             .map_err(self.err("recording the start of a run"))?;
@@ -596,6 +599,7 @@ impl HistoryStore for SqliteHistory {
                     complete,
                     passed: if complete { row.get(5)? } else { None },
                     tables: row.get::<_, i64>(6)? as u64,
+                    settings: row.get(7)?,
                 })
             })
             .map_err(&err)?
@@ -658,6 +662,7 @@ mod tests {
             started_at: started_at.into(),
             recon_version: "test".into(),
             shard: None,
+            settings: String::new(),
         }
     }
 

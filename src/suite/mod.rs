@@ -32,6 +32,9 @@ pub struct SuiteOptions {
     pub jobs: Option<usize>,
     /// The run's id (default: made from the start time and the process).
     pub run_id: Option<String>,
+    /// Continue an interrupted run (`run_id`, else the suite's latest incomplete run in
+    /// the history) with the tables it had not recorded.
+    pub resume: bool,
     /// What every table's job takes on top of its entry (engine settings, the cap on
     /// difference lines); the memory limit is shared out between the tables running at
     /// once.
@@ -157,18 +160,32 @@ pub fn run(
 ) -> Result<SuiteOutcome> {
     let started_at = std::time::SystemTime::now();
     let clock = Instant::now();
-    let run_id = options
-        .run_id
-        .clone()
-        .unwrap_or_else(|| new_run_id(started_at));
+    let settings = settings_fingerprint(suite);
     let mut tables = selected(suite, &options.only)?;
+    let (run_id, earlier) = if options.resume {
+        let store = history.ok_or_else(|| {
+            Error::Config(format!(
+                "{}: resuming a run needs the run history, and this suite keeps none",
+                suite.path.display()
+            ))
+        })?;
+        let (run_id, earlier) = interrupted_run(suite, options, store, &settings)?;
+        tables.retain(|t| !earlier.iter().any(|e| e.name == t.name));
+        (run_id, earlier)
+    } else {
+        let run_id = options
+            .run_id
+            .clone()
+            .unwrap_or_else(|| new_run_id(started_at));
+        (run_id, Vec::new())
+    };
     // The largest first: the run ends soonest when the long tables are not left for last.
     tables.sort_by_key(|t| std::cmp::Reverse(t.size_hint));
     let jobs = options
         .jobs
         .or(suite.jobs)
         .unwrap_or(2)
-        .clamp(1, tables.len());
+        .clamp(1, tables.len().max(1));
     let threads = options
         .overrides
         .threads
@@ -187,6 +204,7 @@ pub fn run(
             started_at: rfc3339(started_at),
             recon_version: env!("CARGO_PKG_VERSION").to_string(),
             shard: None,
+            settings: settings.clone(),
         })?;
     }
     observer.suite_started(tables.len());
@@ -233,6 +251,7 @@ pub fn run(
         }
     });
     let mut outcomes = results.into_inner().expect("results lock");
+    outcomes.extend(earlier);
     let order = |name: &str| suite.tables.iter().position(|t| t.name == name);
     outcomes.sort_by_key(|t| order(&t.name));
     let verdict = judge(&suite.criteria, &outcomes);
@@ -372,4 +391,103 @@ fn judge(criteria: &SuiteCriteria, tables: &[TableOutcome]) -> SuiteVerdict {
         passed: tables_pass && breaches.is_empty(),
         breaches,
     }
+}
+
+/// A fingerprint of what in `suite` changes results — each table's name, key, columns,
+/// mappings, criteria, owner, criticality and the table, query and filter it reads — and
+/// the suite's own criteria; not paths, locations or credentials, so a run moved to
+/// another machine or given another password still resumes.
+pub fn settings_fingerprint(suite: &SuiteFile) -> String {
+    let mut described = format!("{:?}\n", suite.criteria);
+    let mut tables: Vec<&TableEntry> = suite.tables.iter().collect();
+    tables.sort_by(|a, b| a.name.cmp(&b.name));
+    for t in tables {
+        described.push_str(&format!("{}|{}|", t.name, t.critical));
+        match &t.job {
+            Ok(job) => {
+                let side = |s: &Option<crate::config::SideFile>| {
+                    s.as_ref()
+                        .map(|s| format!("{:?}{:?}{:?}", s.table, s.query, s.filter))
+                };
+                described.push_str(&format!(
+                    "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}\n",
+                    job.key,
+                    job.include,
+                    job.exclude,
+                    job.mappings,
+                    job.criteria,
+                    job.owner,
+                    side(&job.source),
+                    side(&job.target)
+                ));
+            }
+            Err(_) => described.push_str("unlocated\n"),
+        }
+    }
+    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(described.as_bytes()))
+}
+
+/// The run to resume and the tables it recorded, as they were recorded.
+fn interrupted_run(
+    suite: &SuiteFile,
+    options: &SuiteOptions,
+    store: &dyn HistoryStore,
+    settings: &str,
+) -> Result<(String, Vec<TableOutcome>)> {
+    let runs = store.runs(&suite.name, None, 1000)?;
+    let run = match &options.run_id {
+        Some(id) => runs.into_iter().find(|r| &r.run_id == id).ok_or_else(|| {
+            Error::Config(format!(
+                "{}: run {id} of suite {} is not in the history {}",
+                suite.path.display(),
+                suite.name,
+                store.location()
+            ))
+        })?,
+        None => runs.into_iter().find(|r| !r.complete).ok_or_else(|| {
+            Error::Config(format!(
+                "{}: the history {} holds no interrupted run of suite {} to resume",
+                suite.path.display(),
+                store.location(),
+                suite.name
+            ))
+        })?,
+    };
+    if run.complete {
+        return Err(Error::Config(format!(
+            "run {} of suite {} is complete; there is nothing to resume",
+            run.run_id, suite.name
+        )));
+    }
+    if run.settings != settings {
+        return Err(Error::Config(format!(
+            "{}: the suite's tables, keys, mappings or criteria changed since run {} began, so its results would not be one comparison: start a new run (without --resume)",
+            suite.path.display(),
+            run.run_id
+        )));
+    }
+    let mut earlier = Vec::new();
+    for name in store.recorded_tables(&run.run_id)? {
+        let point = store
+            .table_trend(&suite.name, &name, None, 1000)?
+            .into_iter()
+            .find(|p| p.run_id == run.run_id);
+        if let Some(point) = point {
+            earlier.push(TableOutcome {
+                name,
+                status: point.status,
+                error: None,
+                outcome: None,
+                duration_ms: 0,
+                changes: point.changes,
+                notices: vec![format!(
+                    "recorded before the run was interrupted (accuracy {}); its reports are those of that run",
+                    point
+                        .accuracy
+                        .map_or("-".to_string(), |a| format!("{:.4}%", a * 100.0))
+                )],
+            });
+        }
+    }
+    Ok((run.run_id, earlier))
 }

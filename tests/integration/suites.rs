@@ -388,3 +388,101 @@ fn a_file_that_is_not_a_recon_history_is_refused() {
         .code(2)
         .stderr(predicate::str::contains("secret").not());
 }
+
+#[test]
+fn resume_finishes_the_tables_a_killed_run_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = history_suite(dir.path());
+    // `same` (the smaller table) runs second with one job; its target is a FIFO nobody
+    // writes, so the run hangs there, after `orders` was recorded.
+    write_csv(&dir.path().join("orders_b.csv"), &rows(100, &[3]), 1);
+    std::fs::remove_file(dir.path().join("same_b.csv")).unwrap();
+    let fifo = dir.path().join("same_b.csv");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let mut run = std::process::Command::new(assert_cmd::cargo::cargo_bin("recon"))
+        .arg("suite")
+        .arg(&suite)
+        .args(["-q", "--jobs", "1", "--run-id", "night-1"])
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .spawn()
+        .unwrap();
+    let recorded = || {
+        let out = recon()
+            .arg("history")
+            .arg(&suite)
+            .arg("--json")
+            .output()
+            .unwrap();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .ok()
+            .and_then(|h| h["runs"][0]["tables"].as_u64())
+            .unwrap_or(0)
+    };
+    let waited = std::time::Instant::now();
+    while recorded() < 1 {
+        assert!(
+            waited.elapsed().as_secs() < 60,
+            "the first table was never recorded"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    run.kill().unwrap();
+    run.wait().unwrap();
+    let out = recon()
+        .arg("history")
+        .arg(&suite)
+        .arg("--json")
+        .assert()
+        .code(0);
+    let h: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(h["runs"][0]["complete"], false, "{h}");
+    // The data is back; the run goes on with the table it had not finished.
+    std::fs::remove_file(&fifo).unwrap();
+    write_csv(&fifo, &rows(10, &[]), 1);
+    let json = dir.path().join("resumed.json");
+    recon()
+        .arg("suite")
+        .arg(&suite)
+        .arg("--resume")
+        .arg("--json")
+        .arg(&json)
+        .assert()
+        .code(0);
+    let s = crate::util::json(&json);
+    assert_eq!(s["run_id"], "night-1");
+    let tables = s["tables"].as_array().unwrap();
+    assert_eq!(tables.len(), 2);
+    assert_eq!(tables[0]["name"], "orders");
+    assert!(
+        tables[0]["notices"][0]
+            .as_str()
+            .unwrap()
+            .contains("recorded before")
+    );
+    assert_eq!(tables[1]["matched"], 10);
+    let out = recon()
+        .arg("history")
+        .arg(&suite)
+        .arg("--json")
+        .assert()
+        .code(0);
+    let h: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let runs = h["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{h}");
+    assert_eq!(runs[0]["complete"], true);
+    assert_eq!(runs[0]["tables"], 2);
+    // Nothing is left to resume.
+    recon()
+        .arg("suite")
+        .arg(&suite)
+        .arg("--resume")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no interrupted run"));
+}

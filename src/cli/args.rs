@@ -272,4 +272,14 @@ pub struct DiffArgs {
     /// Print nothing on stdout and no progress on stderr; the exit status and files remain.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Record this run in a history (a file, SQLite, or a postgres:// location), as a
+    /// suite's runs are, and say which differences are new since the last recorded run.
+    #[arg(long, value_name = "LOCATION")]
+    pub history: Option<String>,
+
+    /// The name this comparison is recorded under with --history (default: the job
+    /// file's stem, else "diff").
+    #[arg(long, value_name = "NAME", requires = "history")]
+    pub name: Option<String>,
 }

@@ -11,6 +11,7 @@ pub use args::{Cli, Command, DiffArgs, ExplainArgs, HistoryArgs, SuiteArgs};
 
 use crate::config::{Environment, Notice, Overrides, build_job, parse_delimiter, parse_size};
 use crate::error::{Error, Result};
+use crate::history;
 use crate::job::Job;
 use crate::metrics::Status;
 use crate::metrics::{Amount, Category, Percent};
@@ -83,9 +84,16 @@ fn diff(args: DiffArgs) -> Result<Status> {
     if let Some(dir) = &args.report_dir {
         report::check_report_dir(dir, &inputs)?;
     }
+    // Opened before the run: an unreachable history is an error before any row is read.
+    let history = args.history.as_deref().map(history::open).transpose()?;
     let show_progress = !args.quiet && std::env::var_os("CI").is_none();
     let observer = progress::Bars::new(show_progress);
+    let started = std::time::Instant::now();
     let outcome = job.run(&observer)?;
+    let changes = match &history {
+        Some(store) => Some(record_diff(&args, store.as_ref(), &outcome, started)?),
+        None => None,
+    };
     if let Some(output) = &json {
         report::write_file(&JsonSummary, &outcome, output)?;
     }
@@ -105,6 +113,22 @@ fn diff(args: DiffArgs) -> Result<Status> {
         };
         let written = TerminalSummary
             .write(&outcome, &mut out)
+            .and_then(|_| match &changes {
+                Some(None) => writeln!(out, "history: the first recorded run of this comparison"),
+                Some(Some(c)) => writeln!(
+                    out,
+                    "since the last recorded run: {} new, {} fixed, {} persisting{}",
+                    c.new,
+                    c.fixed,
+                    c.persisting,
+                    if c.exact {
+                        ""
+                    } else {
+                        " (of the kept differences)"
+                    }
+                ),
+                None => Ok(()),
+            })
             .and_then(|_| out.flush());
         match written {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
@@ -115,6 +139,49 @@ fn diff(args: DiffArgs) -> Result<Status> {
         }
     }
     Ok(outcome.summary.verdict.status())
+}
+
+/// Records a `recon diff` as a run of one table in `store`, named by --name, else the job
+/// file's stem, else "diff".
+fn record_diff(
+    args: &DiffArgs,
+    store: &dyn history::HistoryStore,
+    outcome: &crate::job::Outcome,
+    started: std::time::Instant,
+) -> Result<Option<history::Changes>> {
+    let name = args.name.clone().unwrap_or_else(|| {
+        args.config
+            .as_deref()
+            .and_then(|p| p.file_stem())
+            .map_or_else(|| "diff".into(), |s| s.to_string_lossy().into_owned())
+    });
+    let summary = &outcome.summary;
+    let run_id = crate::suite::new_run_id(std::time::SystemTime::now());
+    store.begin_run(&history::RunStart {
+        run_id: run_id.clone(),
+        suite: name.clone(),
+        started_at: summary.started_at.clone(),
+        recon_version: summary.recon_version.clone(),
+        shard: None,
+        settings: summary.fingerprint.clone(),
+    })?;
+    let changes = store.record_table(
+        &run_id,
+        &history::TableRecord {
+            name: &name,
+            status: summary.verdict.status(),
+            error: None,
+            summary: Some(summary),
+            lines: &outcome.lines,
+            duration_ms: started.elapsed().as_millis() as u64,
+        },
+    )?;
+    store.finish_run(
+        &run_id,
+        summary.verdict.passed,
+        &crate::metrics::rfc3339(std::time::SystemTime::now()),
+    )?;
+    Ok(changes)
 }
 
 /// Builds the job a `diff` command line describes: the job file (if any), then the flags

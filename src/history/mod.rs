@@ -141,8 +141,9 @@ pub trait HistoryStore: Send + Sync {
     /// Records a run as started (incomplete).
     fn begin_run(&self, run: &RunStart) -> Result<()>;
     /// Records one table of a run, in one transaction, and says what changed since the
-    /// previous complete run that recorded the table.
-    fn record_table(&self, run_id: &str, table: &TableRecord<'_>) -> Result<Changes>;
+    /// previous complete run that compared the table; `None` when there is none (the
+    /// table's first run, or a table in error).
+    fn record_table(&self, run_id: &str, table: &TableRecord<'_>) -> Result<Option<Changes>>;
     /// Marks a run complete with its verdict.
     fn finish_run(&self, run_id: &str, passed: bool, finished_at: &str) -> Result<()>;
     /// The tables a run has recorded (for `--resume` and collecting shards).

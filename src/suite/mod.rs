@@ -237,7 +237,7 @@ pub fn run(
                             duration_ms: done.duration_ms,
                         };
                         match store.record_table(&run_id, &record) {
-                            Ok(changes) => done.changes = Some(changes),
+                            Ok(changes) => done.changes = changes,
                             Err(e) => history_errors
                                 .lock()
                                 .expect("history errors lock")

@@ -486,3 +486,33 @@ fn resume_finishes_the_tables_a_killed_run_left() {
         .code(2)
         .stderr(predicate::str::contains("no interrupted run"));
 }
+
+#[test]
+fn a_diff_can_be_recorded_in_a_history_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("adhoc.history");
+    write_csv(&dir.path().join("a.csv"), &rows(20, &[]), 1);
+    for (changed, expected) in [
+        (
+            vec![1, 2],
+            "history: the first recorded run of this comparison",
+        ),
+        (
+            vec![2, 3],
+            "since the last recorded run: 1 new, 1 fixed, 1 persisting",
+        ),
+    ] {
+        write_csv(&dir.path().join("b.csv"), &rows(20, &changed), 1);
+        recon()
+            .args(["diff", "--key", "id", "--name", "adhoc"])
+            .arg("--source")
+            .arg(dir.path().join("a.csv"))
+            .arg("--target")
+            .arg(dir.path().join("b.csv"))
+            .arg("--history")
+            .arg(&history)
+            .assert()
+            .stdout(predicate::str::contains(expected))
+            .code(0);
+    }
+}

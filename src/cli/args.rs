@@ -90,8 +90,19 @@ pub struct SuiteArgs {
 
     /// Continue an interrupted run (--run-id, else the suite's latest incomplete run)
     /// with the tables it had not recorded, under the same run id.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "collect")]
     pub resume: bool,
+
+    /// Run only share I of N (counting from 0) of the tables, balanced by size, under
+    /// --run-id, into a history all shards share (default: JOB_COMPLETION_INDEX and
+    /// JOB_COMPLETION_COUNT when both are set, as a Kubernetes indexed Job gives them).
+    #[arg(long, value_name = "I/N", conflicts_with = "collect")]
+    pub shard: Option<String>,
+
+    /// Run no table: give the verdict, reports and exit status of run RUN_ID from the
+    /// history once every shard has recorded its tables, naming those still missing.
+    #[arg(long, value_name = "RUN_ID")]
+    pub collect: Option<String>,
 
     /// Format of each table's diffs file in --report-dir.
     #[arg(long, value_enum)]

@@ -37,6 +37,8 @@ pub fn run_suite(args: SuiteArgs) -> Result<Status> {
         jobs: args.jobs,
         run_id: args.run_id.clone(),
         resume: args.resume,
+        shard: shard(&args)?,
+        collect: args.collect.clone(),
         overrides: Overrides {
             max_diff_rows: args.max_diff_rows,
             threads: args.threads,
@@ -101,6 +103,33 @@ pub fn run_suite(args: SuiteArgs) -> Result<Status> {
         }
     }
     Ok(outcome.status())
+}
+
+/// The share of the tables this process runs: --shard, else a Kubernetes indexed Job's
+/// JOB_COMPLETION_INDEX with JOB_COMPLETION_COUNT.
+fn shard(args: &SuiteArgs) -> Result<Option<(u32, u32)>> {
+    let (text, origin) = match &args.shard {
+        Some(text) => (text.clone(), "--shard"),
+        None => match (
+            std::env::var("JOB_COMPLETION_INDEX"),
+            std::env::var("JOB_COMPLETION_COUNT"),
+        ) {
+            (Ok(i), Ok(n)) if args.collect.is_none() => (
+                format!("{i}/{n}"),
+                "JOB_COMPLETION_INDEX/JOB_COMPLETION_COUNT",
+            ),
+            _ => return Ok(None),
+        },
+    };
+    let parsed = text
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?)))
+        .filter(|(i, n)| *n > 0 && i < n);
+    parsed.map(Some).ok_or_else(|| {
+        Error::Config(format!(
+            "{origin} {text:?} is not a share: write I/N with 0 <= I < N, e.g. 0/4"
+        ))
+    })
 }
 
 /// Lists a suite's resolved tables and what discovery left out, reading no rows.

@@ -42,6 +42,8 @@ struct SuiteJsonDocument<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     history_errors: &'a [String],
     status: Status,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    missing: &'a [String],
     tables: Vec<TableJson<'a>>,
     verdict: VerdictJson<'a>,
 }
@@ -159,6 +161,7 @@ impl SuiteReport for SuiteJson {
             history: outcome.history.as_deref(),
             history_errors: &outcome.history_errors,
             status: outcome.status(),
+            missing: &outcome.missing,
             tables: outcome.tables.iter().map(table_json).collect(),
             verdict: VerdictJson {
                 passed: outcome.verdict.passed,
@@ -271,6 +274,13 @@ impl SuiteReport for SuiteTerminal {
         }
         for e in &outcome.history_errors {
             writeln!(out, "  history not written: {e}")?;
+        }
+        if !outcome.missing.is_empty() {
+            writeln!(
+                out,
+                "  not recorded yet (other shards still running, or failed): {}",
+                outcome.missing.join(", ")
+            )?;
         }
         writeln!(
             out,

@@ -35,6 +35,12 @@ pub struct SuiteOptions {
     /// Continue an interrupted run (`run_id`, else the suite's latest incomplete run in
     /// the history) with the tables it had not recorded.
     pub resume: bool,
+    /// Run only share `i` of `n` (from 0) of the tables, under `run_id`, recording into a
+    /// history the other shards share; the run is complete when every share is recorded.
+    pub shard: Option<(u32, u32)>,
+    /// Run no table: gather the verdict of run `collect` from the history, naming the
+    /// tables no shard has recorded yet.
+    pub collect: Option<String>,
     /// What every table's job takes on top of its entry (engine settings, the cap on
     /// difference lines); the memory limit is shared out between the tables running at
     /// once.
@@ -104,13 +110,16 @@ pub struct SuiteOutcome {
     pub history: Option<String>,
     /// Problems writing the history (the run's results stand; the history lacks them).
     pub history_errors: Vec<String>,
+    /// Tables of a sharded run that no shard has recorded yet: the verdict is then over
+    /// the recorded tables only, and the run is not complete.
+    pub missing: Vec<String>,
 }
 
 impl SuiteOutcome {
     /// 2 when a table is in error, else 1 when a table or suite criterion is breached,
     /// else 0.
     pub fn status(&self) -> Status {
-        if self.tables.iter().any(|t| t.status == Status::Error) {
+        if !self.missing.is_empty() || self.tables.iter().any(|t| t.status == Status::Error) {
             Status::Error
         } else if !self.verdict.passed {
             Status::Breached
@@ -161,17 +170,67 @@ pub fn run(
     let started_at = std::time::SystemTime::now();
     let clock = Instant::now();
     let settings = settings_fingerprint(suite);
-    let mut tables = selected(suite, &options.only)?;
-    let (run_id, earlier) = if options.resume {
-        let store = history.ok_or_else(|| {
+    let all_tables = selected(suite, &options.only)?;
+    let mut tables = match options.shard {
+        Some((index, count)) => shard_of(&all_tables, index, count),
+        None => all_tables.clone(),
+    };
+    let needs_history = |what: &str| {
+        history.ok_or_else(|| {
             Error::Config(format!(
-                "{}: resuming a run needs the run history, and this suite keeps none",
+                "{}: {what} needs the run history, and this suite keeps none",
                 suite.path.display()
             ))
-        })?;
-        let (run_id, earlier) = interrupted_run(suite, options, store, &settings)?;
+        })
+    };
+    let (run_id, earlier) = if let Some(run_id) = &options.collect {
+        let store = needs_history("collecting a run")?;
+        find_run(suite, store, run_id, &settings)?;
+        tables.clear();
+        (run_id.clone(), recorded_outcomes(suite, store, run_id)?)
+    } else if options.resume {
+        let store = needs_history("resuming a run")?;
+        let run_id = match &options.run_id {
+            Some(id) => id.clone(),
+            None => store
+                .runs(&suite.name, None, 1000)?
+                .into_iter()
+                .find(|r| !r.complete)
+                .map(|r| r.run_id)
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "{}: the history {} holds no interrupted run of suite {} to resume",
+                        suite.path.display(),
+                        store.location(),
+                        suite.name
+                    ))
+                })?,
+        };
+        if find_run(suite, store, &run_id, &settings)?.complete {
+            return Err(Error::Config(format!(
+                "run {run_id} of suite {} is complete; there is nothing to resume",
+                suite.name
+            )));
+        }
+        let earlier = recorded_outcomes(suite, store, &run_id)?;
         tables.retain(|t| !earlier.iter().any(|e| e.name == t.name));
         (run_id, earlier)
+    } else if options.shard.is_some() {
+        let store = needs_history("running a shard")?;
+        let run_id = options.run_id.clone().ok_or_else(|| {
+            Error::Config(
+                "a shard runs under the run id all shards share: give it (--run-id)".into(),
+            )
+        })?;
+        // A shard joining a run others began must compare what they compare.
+        if store
+            .runs(&suite.name, None, 1000)?
+            .iter()
+            .any(|r| r.run_id == run_id)
+        {
+            find_run(suite, store, &run_id, &settings)?;
+        }
+        (run_id, Vec::new())
     } else {
         let run_id = options
             .run_id
@@ -203,7 +262,7 @@ pub fn run(
             suite: suite.name.clone(),
             started_at: rfc3339(started_at),
             recon_version: env!("CARGO_PKG_VERSION").to_string(),
-            shard: None,
+            shard: options.shard,
             settings: settings.clone(),
         })?;
     }
@@ -252,11 +311,32 @@ pub fn run(
     });
     let mut outcomes = results.into_inner().expect("results lock");
     outcomes.extend(earlier);
+    // The run is complete when every table is recorded: this process ran them all, or, in
+    // shards, the others have recorded theirs.
+    let mut history_errors = history_errors.into_inner().expect("history errors lock");
+    let mut missing = Vec::new();
+    if options.shard.is_some() || options.collect.is_some() {
+        if let Some(store) = history {
+            let recorded = store.recorded_tables(&run_id)?;
+            missing = all_tables
+                .iter()
+                .filter(|t| !recorded.contains(&t.name))
+                .map(|t| t.name.clone())
+                .collect();
+            if missing.is_empty() && options.shard.is_some() {
+                let others: Vec<TableOutcome> = recorded_outcomes(suite, store, &run_id)?
+                    .into_iter()
+                    .filter(|o| !outcomes.iter().any(|t| t.name == o.name))
+                    .collect();
+                outcomes.extend(others);
+            }
+        }
+    }
     let order = |name: &str| suite.tables.iter().position(|t| t.name == name);
     outcomes.sort_by_key(|t| order(&t.name));
     let verdict = judge(&suite.criteria, &outcomes);
-    let mut history_errors = history_errors.into_inner().expect("history errors lock");
     if let Some(store) = history
+        && missing.is_empty()
         && let Err(e) = store.finish_run(
             &run_id,
             verdict.passed,
@@ -274,6 +354,7 @@ pub fn run(
         elapsed_ms: clock.elapsed().as_millis() as u64,
         history: history.map(|h| h.location().to_string()),
         history_errors,
+        missing,
     })
 }
 
@@ -427,51 +508,47 @@ pub fn settings_fingerprint(suite: &SuiteFile) -> String {
     format!("{:032x}", xxhash_rust::xxh3::xxh3_128(described.as_bytes()))
 }
 
-/// The run to resume and the tables it recorded, as they were recorded.
-fn interrupted_run(
+/// The run `run_id` of `suite` in `store`, when it began under the same settings.
+fn find_run(
     suite: &SuiteFile,
-    options: &SuiteOptions,
     store: &dyn HistoryStore,
+    run_id: &str,
     settings: &str,
-) -> Result<(String, Vec<TableOutcome>)> {
-    let runs = store.runs(&suite.name, None, 1000)?;
-    let run = match &options.run_id {
-        Some(id) => runs.into_iter().find(|r| &r.run_id == id).ok_or_else(|| {
+) -> Result<crate::history::RunRecord> {
+    let run = store
+        .runs(&suite.name, None, 1000)?
+        .into_iter()
+        .find(|r| r.run_id == run_id)
+        .ok_or_else(|| {
             Error::Config(format!(
-                "{}: run {id} of suite {} is not in the history {}",
+                "{}: run {run_id} of suite {} is not in the history {}",
                 suite.path.display(),
                 suite.name,
                 store.location()
             ))
-        })?,
-        None => runs.into_iter().find(|r| !r.complete).ok_or_else(|| {
-            Error::Config(format!(
-                "{}: the history {} holds no interrupted run of suite {} to resume",
-                suite.path.display(),
-                store.location(),
-                suite.name
-            ))
-        })?,
-    };
-    if run.complete {
-        return Err(Error::Config(format!(
-            "run {} of suite {} is complete; there is nothing to resume",
-            run.run_id, suite.name
-        )));
-    }
+        })?;
     if run.settings != settings {
         return Err(Error::Config(format!(
-            "{}: the suite's tables, keys, mappings or criteria changed since run {} began, so its results would not be one comparison: start a new run (without --resume)",
-            suite.path.display(),
-            run.run_id
+            "{}: the suite's tables, keys, mappings or criteria differ from those run {run_id} began with, so its results would not be one comparison: start a new run",
+            suite.path.display()
         )));
     }
+    Ok(run)
+}
+
+/// The tables run `run_id` recorded, as they were recorded (their full results are in
+/// the history and in the reports of the process that ran them).
+fn recorded_outcomes(
+    suite: &SuiteFile,
+    store: &dyn HistoryStore,
+    run_id: &str,
+) -> Result<Vec<TableOutcome>> {
     let mut earlier = Vec::new();
-    for name in store.recorded_tables(&run.run_id)? {
+    for name in store.recorded_tables(run_id)? {
         let point = store
             .table_trend(&suite.name, &name, None, 1000)?
             .into_iter()
-            .find(|p| p.run_id == run.run_id);
+            .find(|p| p.run_id == run_id);
         if let Some(point) = point {
             earlier.push(TableOutcome {
                 name,
@@ -481,7 +558,7 @@ fn interrupted_run(
                 duration_ms: 0,
                 changes: point.changes,
                 notices: vec![format!(
-                    "recorded before the run was interrupted (accuracy {}); its reports are those of that run",
+                    "recorded by another process of this run (accuracy {}); its reports are that process's",
                     point
                         .accuracy
                         .map_or("-".to_string(), |a| format!("{:.4}%", a * 100.0))
@@ -489,5 +566,26 @@ fn interrupted_run(
             });
         }
     }
-    Ok((run.run_id, earlier))
+    Ok(earlier)
+}
+
+/// Share `index` of `count` of `tables`: the largest table goes to the share with the
+/// least so far (ties to the lowest share), so shares are balanced by size and every
+/// process that is given the same tables computes the same shares.
+pub fn shard_of<'a>(tables: &[&'a TableEntry], index: u32, count: u32) -> Vec<&'a TableEntry> {
+    let mut sorted: Vec<&TableEntry> = tables.to_vec();
+    sorted.sort_by(|a, b| b.size_hint.cmp(&a.size_hint).then(a.name.cmp(&b.name)));
+    let mut loads = vec![0u64; count.max(1) as usize];
+    let mut mine = Vec::new();
+    for table in sorted {
+        let lightest = (0..loads.len())
+            .min_by_key(|&i| (loads[i], i))
+            .expect("at least one share");
+        // A table of unknown size (a database table) weighs as one byte more than none.
+        loads[lightest] += table.size_hint.max(1);
+        if lightest == index as usize {
+            mine.push(table);
+        }
+    }
+    mine
 }

@@ -516,3 +516,67 @@ fn a_diff_can_be_recorded_in_a_history_too() {
             .code(0);
     }
 }
+
+#[test]
+fn shards_share_a_run_and_collect_gives_the_verdict_once_all_are_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut entries = String::from("[defaults]\nkey = \"id\"\n");
+    for (i, size) in [40, 30, 20, 10].into_iter().enumerate() {
+        write_csv(&dir.path().join(format!("t{i}_a.csv")), &rows(size, &[]), 1);
+        write_csv(&dir.path().join(format!("t{i}_b.csv")), &rows(size, &[]), 1);
+        entries.push_str(&format!(
+            "[[tables]]\nname = \"t{i}\"\nsource = \"t{i}_a.csv\"\ntarget = \"t{i}_b.csv\"\n"
+        ));
+    }
+    let suite = dir.path().join("sharded.toml");
+    std::fs::write(&suite, entries).unwrap();
+    let shard = |index: &str| {
+        recon()
+            .arg("suite")
+            .arg(&suite)
+            .args(["--run-id", "night-7"])
+            .env("JOB_COMPLETION_INDEX", index)
+            .env("JOB_COMPLETION_COUNT", "2")
+            .assert()
+    };
+    let first = shard("0");
+    let out = String::from_utf8_lossy(&first.get_output().stdout).into_owned();
+    assert_eq!(out.matches("PASS  ").count(), 2, "{out}");
+    first
+        .code(2)
+        .stdout(predicate::str::contains("not recorded yet"));
+    recon()
+        .arg("suite")
+        .arg(&suite)
+        .args(["--collect", "night-7"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("not recorded yet"));
+    shard("1").code(0);
+    recon()
+        .arg("suite")
+        .arg(&suite)
+        .args(["--collect", "night-7"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "verdict: PASS (4 passed, 0 breached, 0 in error)",
+        ));
+    let out = recon()
+        .arg("history")
+        .arg(&suite)
+        .arg("--json")
+        .assert()
+        .code(0);
+    let h: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(h["runs"].as_array().unwrap().len(), 1, "{h}");
+    assert_eq!(h["runs"][0]["complete"], true);
+    assert_eq!(h["runs"][0]["tables"], 4);
+    recon()
+        .arg("suite")
+        .arg(&suite)
+        .args(["--shard", "2/2", "--run-id", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a share"));
+}

@@ -315,21 +315,21 @@ pub fn run(
     // shards, the others have recorded theirs.
     let mut history_errors = history_errors.into_inner().expect("history errors lock");
     let mut missing = Vec::new();
-    if options.shard.is_some() || options.collect.is_some() {
-        if let Some(store) = history {
-            let recorded = store.recorded_tables(&run_id)?;
-            missing = all_tables
-                .iter()
-                .filter(|t| !recorded.contains(&t.name))
-                .map(|t| t.name.clone())
+    if (options.shard.is_some() || options.collect.is_some())
+        && let Some(store) = history
+    {
+        let recorded = store.recorded_tables(&run_id)?;
+        missing = all_tables
+            .iter()
+            .filter(|t| !recorded.contains(&t.name))
+            .map(|t| t.name.clone())
+            .collect();
+        if missing.is_empty() && options.shard.is_some() {
+            let others: Vec<TableOutcome> = recorded_outcomes(suite, store, &run_id)?
+                .into_iter()
+                .filter(|o| !outcomes.iter().any(|t| t.name == o.name))
                 .collect();
-            if missing.is_empty() && options.shard.is_some() {
-                let others: Vec<TableOutcome> = recorded_outcomes(suite, store, &run_id)?
-                    .into_iter()
-                    .filter(|o| !outcomes.iter().any(|t| t.name == o.name))
-                    .collect();
-                outcomes.extend(others);
-            }
+            outcomes.extend(others);
         }
     }
     let order = |name: &str| suite.tables.iter().position(|t| t.name == name);

@@ -7,7 +7,7 @@
 mod csv;
 pub mod csv_records;
 mod parquet;
-pub mod postgres;
+pub mod sql;
 
 use std::path::Path;
 
@@ -176,19 +176,19 @@ pub fn holds_exact_number_text(field: &arrow_schema::Field) -> bool {
 /// Opens a source by its location: a `.csv`/`.tsv`/`.txt` file, a `.parquet` file, or a
 /// directory of Parquet part files.
 pub fn open(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
-    if postgres::is_postgres(uri) {
-        return Ok(Box::new(postgres::PostgresSource::open(uri, options)?));
+    if sql::postgres::is_postgres(uri) {
+        return Ok(Box::new(sql::postgres::PostgresSource::open(uri, options)?));
     }
     if options.database.selects_rows() {
         return Err(crate::Error::Config(format!(
             "{}: a table or a row filter (--source-where / --target-where, or table/where in a job file) applies to PostgreSQL sources only",
-            postgres::redact(uri)
+            sql::postgres::redact(uri)
         )));
     }
     let path = Path::new(uri);
     let meta = std::fs::metadata(path).map_err(|source| crate::Error::Read {
         // A mistyped database location may hold a password: never echo it.
-        path: postgres::redact(uri).into(),
+        path: sql::postgres::redact(uri).into(),
         source,
     })?;
     let extension = path

@@ -3,8 +3,8 @@
 mod bad_input;
 mod cli;
 mod mapping;
-mod pg;
-mod postgres;
+mod pg_server;
+mod postgres_source;
 mod properties;
 mod reports;
 mod util;

@@ -25,8 +25,8 @@ use futures_util::StreamExt;
 use tokio_postgres::Client;
 use tokio_postgres::types::{FromSql, Type};
 
-use super::{Batch, ProgressUnit, SizeHint, Source, SourceOptions};
 use crate::error::{Error, Result};
+use crate::source::{Batch, ProgressUnit, SizeHint, Source, SourceOptions};
 
 /// Seconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
 const PG_EPOCH_SECONDS: i64 = 946_684_800;
@@ -557,7 +557,7 @@ impl PostgresSource {
                 let field = Field::new(&c.name, c.wire.data_type(), true);
                 if c.numeric {
                     // Exact numbers as text: compared as numbers, not as text.
-                    super::exact_number_text(field)
+                    crate::source::exact_number_text(field)
                 } else {
                     field
                 }
@@ -1242,8 +1242,8 @@ impl Source for PostgresSource {
             // Rows numbered by key are found again by numbering the whole relation: one
             // pass (and sort) per fetch, so fetch more at a time (the other side's rows
             // are held too, so not without bound).
-            Some(_) => 4 * super::FETCH_ROWS,
-            None => super::FETCH_ROWS,
+            Some(_) => 4 * crate::source::FETCH_ROWS,
+            None => crate::source::FETCH_ROWS,
         }
     }
 

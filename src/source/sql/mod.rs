@@ -1,0 +1,3 @@
+//! SQL databases as sources.
+
+pub mod postgres;

@@ -176,19 +176,19 @@ pub fn holds_exact_number_text(field: &arrow_schema::Field) -> bool {
 /// Opens a source by its location: a `.csv`/`.tsv`/`.txt` file, a `.parquet` file, or a
 /// directory of Parquet part files.
 pub fn open(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
-    if sql::postgres::is_postgres(uri) {
-        return Ok(Box::new(sql::postgres::PostgresSource::open(uri, options)?));
+    if let Some(database) = sql::open(uri, options) {
+        return database;
     }
     if options.database.selects_rows() {
         return Err(crate::Error::Config(format!(
             "{}: a table or a row filter (--source-where / --target-where, or table/where in a job file) applies to PostgreSQL sources only",
-            sql::postgres::redact(uri)
+            sql::redact(uri)
         )));
     }
     let path = Path::new(uri);
     let meta = std::fs::metadata(path).map_err(|source| crate::Error::Read {
         // A mistyped database location may hold a password: never echo it.
-        path: sql::postgres::redact(uri).into(),
+        path: sql::redact(uri).into(),
         source,
     })?;
     let extension = path

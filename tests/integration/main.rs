@@ -3,7 +3,9 @@
 mod bad_input;
 mod cli;
 mod mapping;
+#[cfg(feature = "postgres")]
 mod pg_server;
+#[cfg(feature = "postgres")]
 mod postgres_source;
 mod properties;
 mod reports;

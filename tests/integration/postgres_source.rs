@@ -1456,3 +1456,52 @@ fn every_supported_type_round_trips() {
         );
     }
 }
+
+#[test]
+fn database_faults_say_what_failed_and_whether_a_retry_may_help() {
+    use recon::error::DatabaseFault;
+    let s = schema("faults");
+    pg_server::sql(&format!("CREATE TABLE {s}.t(id int, v text);"));
+    let wrong_password =
+        pg_server::password_server().replacen("postgres@", "reader:wrong-horse-2@", 1) + "?table=t";
+    let server = |sqlstate: &str| DatabaseFault::Server {
+        sqlstate: sqlstate.into(),
+    };
+    let cases = [
+        (
+            "postgres://postgres@127.0.0.1:1/db?table=t".to_string(),
+            DatabaseFault::Connect,
+            true,
+        ),
+        (
+            pg_server::table(&format!("{s}.nope")),
+            server("42P01"),
+            false,
+        ),
+        (
+            format!(
+                "{}?table=t",
+                pg_server::server().rsplit_once('/').unwrap().0.to_string() + "/recon_no_such_db"
+            ),
+            server("3D000"),
+            false,
+        ),
+        (
+            format!("{}&sslmod=disable", pg_server::table(&format!("{s}.t"))),
+            DatabaseFault::Setup,
+            false,
+        ),
+        (wrong_password, DatabaseFault::Authentication, false),
+    ];
+    for (location, expected, retryable) in cases {
+        let error = match recon::source::open(&location, &recon::source::SourceOptions::default()) {
+            Ok(_) => panic!("{location} opened"),
+            Err(error) => error,
+        };
+        match &error {
+            recon::Error::Database { fault, .. } => assert_eq!(fault, &expected, "{error}"),
+            other => panic!("{location}: not a database error: {other}"),
+        }
+        assert_eq!(error.is_retryable(), retryable, "{error}");
+    }
+}

@@ -1,7 +1,9 @@
 //! Connections to PostgreSQL: the client configuration built from the location (libpq's
 //! parameters passed on, recon's own taken out), connecting (with libpq's `prefer`
 //! fallback to plain text), the session settings every read uses, and the statements that
-//! open and join the exported snapshot. TLS is `tls.rs`'s; passwords are `password.rs`'s.
+//! begin each connection's read-only transaction and join a split to the anchor's
+//! exported snapshot (exporting it is `mod.rs`'s probe). TLS is `tls.rs`'s; passwords
+//! are `password.rs`'s.
 
 use tokio_postgres::Client;
 

@@ -19,25 +19,27 @@ pub mod relation;
 pub use self::location::{Database, redact};
 
 use super::{Source, SourceOptions};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Opens the database `uri` names; `None` when it names none (it is a file).
 pub fn open(uri: &str, options: &SourceOptions) -> Option<Result<Box<dyn Source>>> {
-    let database = Database::of(uri)?;
-    Some(match database {
-        #[cfg(feature = "postgres")]
-        Database::Postgres => postgres::PostgresSource::open(uri, options)
-            .map(|source| Box::new(source) as Box<dyn Source>),
-        #[allow(unreachable_patterns)]
-        _ => {
-            let _ = options;
-            Err(Error::Config(format!(
-                "{}: this recon was built without {} support; install with the default features",
-                redact(uri),
-                database.name()
-            )))
-        }
+    Some(match Database::of(uri)? {
+        Database::Postgres => open_postgres(uri, options),
     })
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
+    Ok(Box::new(postgres::PostgresSource::open(uri, options)?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(uri: &str, _: &SourceOptions) -> Result<Box<dyn Source>> {
+    Err(crate::error::Error::Config(format!(
+        "{}: this recon was built without {} support; install with the default features",
+        redact(uri),
+        Database::Postgres.name()
+    )))
 }
 
 #[cfg(test)]

@@ -170,7 +170,7 @@ impl RowView {
             } else {
                 format!(" {:?}", self.key(row))
             };
-            Err(Error::Database {
+            Err(Error::SourceChanged {
                 uri: source.uri().to_string(),
                 message: format!(
                     "a {} row read again for the drill-down no longer has the key the scan saw (it now has key{shown}): its rows changed or moved while recon read them (a view over volatile data, or a foreign table?); no result is reported — compare a stable copy",

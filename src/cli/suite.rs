@@ -158,7 +158,7 @@ pub fn explain_suite(path: &std::path::Path) -> Result<Status> {
                 Ok(job) => {
                     for (side, location) in [("source", &job.source), ("target", &job.target)] {
                         if let Some(l) = location {
-                            let mut shown = crate::source::postgres::redact(&l.uri);
+                            let mut shown = crate::source::sql::redact(&l.uri);
                             for (name, part) in [
                                 ("table", &l.table),
                                 ("query", &l.query),

@@ -277,10 +277,12 @@ impl CsvSource {
                 .read_record(&mut record)
                 .map_err(|e| read_error(&self.path, e))?;
             if !found || record.offset != offset {
-                return Err(Error::Internal(format!(
-                    "{}: no record starts at byte {offset}; was the file changed during the run?",
-                    self.path.display()
-                )));
+                return Err(Error::SourceChanged {
+                    uri: self.path.display().to_string(),
+                    message: format!(
+                        "no record starts at byte {offset}; was the file changed during the run?"
+                    ),
+                });
             }
             if record.len() != self.schema.fields().len() {
                 return Err(self.width_error(record.len(), record.line));

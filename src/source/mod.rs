@@ -7,8 +7,8 @@
 mod csv;
 pub mod csv_records;
 mod parquet;
-pub mod postgres;
 mod spool;
+pub mod sql;
 
 use std::path::{Path, PathBuf};
 
@@ -181,13 +181,13 @@ pub fn holds_exact_number_text(field: &arrow_schema::Field) -> bool {
 /// directory of Parquet part files; `-`, pipes and gzip or zstd files through a spooled
 /// copy ([`spool`]).
 pub fn open(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
-    if postgres::is_postgres(uri) {
-        return Ok(Box::new(postgres::PostgresSource::open(uri, options)?));
+    if let Some(database) = sql::open(uri, options) {
+        return database;
     }
     if options.database.selects_rows() {
         return Err(crate::Error::Config(format!(
             "{}: a table or a row filter (--source-where / --target-where, or table/where in a job file) applies to PostgreSQL sources only",
-            postgres::redact(uri)
+            sql::redact(uri)
         )));
     }
     if let Some(spooled) = spool::open_spooled(uri, options, |file| open(file, options))? {
@@ -196,7 +196,7 @@ pub fn open(uri: &str, options: &SourceOptions) -> Result<Box<dyn Source>> {
     let path = Path::new(uri);
     let meta = std::fs::metadata(path).map_err(|source| crate::Error::Read {
         // A mistyped database location may hold a password: never echo it.
-        path: postgres::redact(uri).into(),
+        path: sql::redact(uri).into(),
         source,
     })?;
     let extension = path

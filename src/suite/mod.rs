@@ -558,7 +558,7 @@ fn recorded_outcomes(
                 duration_ms: 0,
                 changes: point.changes,
                 notices: vec![format!(
-                    "recorded by another process of this run (accuracy {}); its reports are that process's",
+                    "recorded by another process of this run, or before it was interrupted (accuracy {}); its reports are that process's",
                     point
                         .accuracy
                         .map_or("-".to_string(), |a| format!("{:.4}%", a * 100.0))

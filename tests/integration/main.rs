@@ -5,8 +5,10 @@ mod cli;
 mod inputs;
 mod mapping;
 mod outputs;
-mod pg;
-mod postgres;
+#[cfg(feature = "postgres")]
+mod pg_server;
+#[cfg(feature = "postgres")]
+mod postgres_source;
 mod properties;
 mod reports;
 mod suites;

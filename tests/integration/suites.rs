@@ -5,7 +5,8 @@ use std::path::Path;
 
 use predicates::prelude::*;
 
-use crate::pg;
+#[cfg(feature = "postgres")]
+use crate::pg_server as pg;
 use crate::util::*;
 
 fn rows(n: i64, changed: &[i64]) -> Vec<Row> {
@@ -24,6 +25,7 @@ fn rows(n: i64, changed: &[i64]) -> Vec<Row> {
 /// A suite over files and PostgreSQL tables: `good` (CSV vs Parquet, equal), `drifted`
 /// (a PostgreSQL table with 3 of 50 rows changed, against a CSV, held to 99%), `broken`
 /// (its target file is malformed CSV) and `pg_same` (two equal PostgreSQL tables).
+#[cfg(feature = "postgres")]
 fn mixed_suite(dir: &Path, schema: &str) -> std::path::PathBuf {
     write_csv(&dir.join("good_a.csv"), &rows(20, &[]), 1);
     write_parquet(&dir.join("good_b.parquet"), &rows(20, &[]), 1, 7);
@@ -73,6 +75,7 @@ fn mixed_suite(dir: &Path, schema: &str) -> std::path::PathBuf {
 }
 
 #[test]
+#[cfg(feature = "postgres")]
 fn a_suite_gives_each_table_its_status_and_exits_2_when_one_is_in_error() {
     let dir = tempfile::tempdir().unwrap();
     let suite = mixed_suite(dir.path(), "recon_suite_statuses");
@@ -120,6 +123,7 @@ fn a_suite_gives_each_table_its_status_and_exits_2_when_one_is_in_error() {
 }
 
 #[test]
+#[cfg(feature = "postgres")]
 fn only_runs_the_matching_tables_and_a_glob_matching_none_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let suite = mixed_suite(dir.path(), "recon_suite_only");
@@ -232,6 +236,7 @@ fn the_suite_index_page_renders_in_a_real_browser() {
 }
 
 #[test]
+#[cfg(feature = "postgres")]
 fn every_suite_json_field_is_documented() {
     let dir = tempfile::tempdir().unwrap();
     let suite = mixed_suite(dir.path(), "recon_suite_documented");
@@ -463,7 +468,7 @@ fn resume_finishes_the_tables_a_killed_run_left() {
         tables[0]["notices"][0]
             .as_str()
             .unwrap()
-            .contains("recorded before")
+            .contains("recorded by another process of this run")
     );
     assert_eq!(tables[1]["matched"], 10);
     let out = recon()

@@ -1,16 +1,16 @@
-//! PostgreSQL as source and target, against a real server (see `pg.rs`): types, equality
+//! PostgreSQL as source and target, against a real server (see `pg_server.rs`): types, equality
 //! with CSV, one snapshot across connections under a concurrent writer, read-only scans,
 //! and errors that name the problem without showing a password.
 
 use predicates::prelude::*;
 
-use crate::pg;
+use crate::pg_server;
 use crate::util::*;
 
 /// A schema of its own per test, so tests run in parallel.
 fn schema(name: &str) -> String {
     let schema = format!("recon_{name}");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema};"
     ));
     schema
@@ -39,7 +39,7 @@ fn summary_of(
 }
 
 fn load_orders(schema: &str, rows: u32) {
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {schema}.orders(order_id bigint primary key, name text, note varchar(20), amount numeric(12,2), big numeric, qty int, small smallint, ratio double precision, r real, ts timestamptz, local_ts timestamp, ok boolean, d date, u uuid, j jsonb, c char(5), b bytea, t time, iv interval, tags text[]);
          INSERT INTO {schema}.orders SELECT i, 'n, \"'||i, CASE WHEN i % 5 = 0 THEN NULL WHEN i % 7 = 0 THEN '' ELSE 'v'||i END, i*1.25, CASE WHEN i % 11 = 0 THEN 'NaN'::numeric ELSE 123456789012345678901234567890.5 + i END, i%7, i%100, i/3.0, i/7.0, '2024-01-01'::timestamptz + i*interval '1 minute 7.123456 seconds', '2024-01-01'::timestamp + i*interval '1 second', i%2=0, '2024-01-01'::date + i%30, md5(i::text)::uuid, jsonb_build_object('k', i, 'a', ARRAY[1,2]), 'ab', decode(md5(i::text), 'hex'), '12:34:56.789'::time, make_interval(days => i), ARRAY['x', i::text] FROM generate_series(1, {rows}) i;
          ANALYZE {schema}.orders;"
@@ -50,12 +50,12 @@ fn load_orders(schema: &str, rows: u32) {
 fn a_table_matches_itself_and_its_copy_over_several_connections() {
     let s = schema("self");
     load_orders(&s, 3000);
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.copy AS SELECT * FROM {s}.orders; ANALYZE {s}.copy;"
     ));
     let got = summary_of(
-        &pg::table(&format!("{s}.orders")),
-        &pg::table(&format!("{s}.copy")),
+        &pg_server::table(&format!("{s}.orders")),
+        &pg_server::table(&format!("{s}.copy")),
         "order_id",
         &["--pg-connections", "3", "--min-accuracy", "100"],
         0,
@@ -77,7 +77,7 @@ fn a_table_matches_itself_and_its_copy_over_several_connections() {
 fn differences_between_two_tables_are_exact() {
     let s = schema("diff");
     load_orders(&s, 2000);
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.new AS SELECT * FROM {s}.orders;
          UPDATE {s}.new SET amount = amount + 0.01 WHERE order_id % 100 = 0;
          UPDATE {s}.new SET note = NULL WHERE order_id % 7 = 0 AND order_id % 5 <> 0;
@@ -85,8 +85,8 @@ fn differences_between_two_tables_are_exact() {
          INSERT INTO {s}.new (order_id, name) VALUES (9001, 'extra'), (9002, 'extra');"
     ));
     let got = summary_of(
-        &pg::table(&format!("{s}.orders")),
-        &pg::table(&format!("{s}.new")),
+        &pg_server::table(&format!("{s}.orders")),
+        &pg_server::table(&format!("{s}.new")),
         "order_id",
         &[],
         0,
@@ -129,12 +129,12 @@ fn a_table_equals_its_csv_export() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("orders.csv");
     // PostgreSQL's CSV: NULL unquoted empty, "" the empty string — recon's convention.
-    let export = pg::copy_out(&format!(
+    let export = pg_server::copy_out(&format!(
         "COPY (SELECT order_id, name, note, amount, qty, ratio, ts, local_ts, ok::text AS ok, d, u, j, c FROM {s}.orders ORDER BY order_id DESC) TO STDOUT (FORMAT csv, HEADER, FORCE_QUOTE (name))"
     ));
     std::fs::write(&csv, export).unwrap();
     let got = summary_of(
-        &pg::table(&format!("{s}.orders")),
+        &pg_server::table(&format!("{s}.orders")),
         csv.to_str().unwrap(),
         "order_id",
         &["--min-accuracy", "100"],
@@ -146,7 +146,7 @@ fn a_table_equals_its_csv_export() {
 #[test]
 fn one_snapshot_under_a_concurrent_writer() {
     let s = schema("snapshot");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.t(id int primary key, v int); INSERT INTO {s}.t SELECT i, 0 FROM generate_series(1, 200000) i; ANALYZE {s}.t;
          CREATE TABLE {s}.before AS SELECT * FROM {s}.t; ANALYZE {s}.before;"
     ));
@@ -158,7 +158,7 @@ fn one_snapshot_under_a_concurrent_writer() {
             let mut round = 0;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 round += 1;
-                pg::sql(&format!(
+                pg_server::sql(&format!(
                     "UPDATE {s}.t SET v = v + 1 WHERE id % 50 = {m}; INSERT INTO {s}.t VALUES ({id}, 1);",
                     m = round % 50,
                     id = 1_000_000 + round
@@ -173,9 +173,9 @@ fn one_snapshot_under_a_concurrent_writer() {
         .args([
             "diff",
             "--source",
-            &pg::table(&format!("{s}.before")),
+            &pg_server::table(&format!("{s}.before")),
             "--target",
-            &pg::table(&format!("{s}.t")),
+            &pg_server::table(&format!("{s}.t")),
         ])
         .args(["--key", "id", "--pg-connections", "4", "--json"])
         .arg(&summary)
@@ -196,12 +196,12 @@ fn one_snapshot_under_a_concurrent_writer() {
 #[test]
 fn scans_are_read_only() {
     let s = schema("readonly");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.t(id int); INSERT INTO {s}.t VALUES (1); CREATE SEQUENCE {s}.seq;"
     ));
     let location = format!(
         "{}&where=pg_catalog.setval('{s}.seq', 42) > 0",
-        pg::table(&format!("{s}.t"))
+        pg_server::table(&format!("{s}.t"))
     );
     recon()
         .args([
@@ -209,21 +209,24 @@ fn scans_are_read_only() {
             "--source",
             &location,
             "--target",
-            &pg::table(&format!("{s}.t")),
+            &pg_server::table(&format!("{s}.t")),
             "--key",
             "id",
         ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("read-only transaction"));
-    assert_eq!(pg::query(&format!("SELECT last_value FROM {s}.seq")), "1");
+    assert_eq!(
+        pg_server::query(&format!("SELECT last_value FROM {s}.seq")),
+        "1"
+    );
 }
 
 #[test]
 fn errors_name_the_problem_and_never_the_password() {
     let s = schema("errors");
-    pg::sql(&format!("CREATE TABLE {s}.t(id int, v text);"));
-    let with_password = pg::table(&format!("{s}.t"))
+    pg_server::sql(&format!("CREATE TABLE {s}.t(id int, v text);"));
+    let with_password = pg_server::table(&format!("{s}.t"))
         .replacen("://", "://postgres:hunter2@", 1)
         .replacen("postgres:hunter2@postgres@", "postgres:hunter2@", 1);
     let cases = [
@@ -232,52 +235,63 @@ fn errors_name_the_problem_and_never_the_password() {
             "id",
             "Connection refused",
         ),
-        (pg::table(&format!("{s}.nope")), "id", "does not exist"),
         (
-            pg::table(&format!("{s}.t")),
+            pg_server::table(&format!("{s}.nope")),
+            "id",
+            "does not exist",
+        ),
+        (
+            pg_server::table(&format!("{s}.t")),
             "missing_key",
             "key column \"missing_key\" not found",
         ),
         (
-            format!("{}&where=v%20%3D%3D%20", pg::table(&format!("{s}.t"))),
+            format!(
+                "{}&where=v%20%3D%3D%20",
+                pg_server::table(&format!("{s}.t"))
+            ),
             "id",
             "syntax error",
         ),
-        (pg::server().to_string(), "id", "names no table"),
+        (pg_server::server().to_string(), "id", "names no table"),
         (
             format!(
                 "{}?table=t",
-                pg::server().rsplit_once('/').unwrap().0.to_string() + "/recon_no_such_db"
+                pg_server::server().rsplit_once('/').unwrap().0.to_string() + "/recon_no_such_db"
             ),
             "id",
             "database \"recon_no_such_db\" does not exist",
         ),
-        (pg::table("recon_no_such_schema.t"), "id", "does not exist"),
         (
-            format!("{}?query=SELECT%20v%20FROM%20{s}.t", pg::server()),
+            pg_server::table("recon_no_such_schema.t"),
+            "id",
+            "does not exist",
+        ),
+        (
+            format!("{}?query=SELECT%20v%20FROM%20{s}.t", pg_server::server()),
             "id",
             "key column \"id\" not found",
         ),
         (
             format!(
                 "{}?query=DELETE%20FROM%20{s}.t%20RETURNING%20*",
-                pg::server()
+                pg_server::server()
             ),
             "id",
             "recon only reads; give a SELECT",
         ),
         (
-            format!("{}&sslmod=disable", pg::table(&format!("{s}.t"))),
+            format!("{}&sslmod=disable", pg_server::table(&format!("{s}.t"))),
             "id",
             "unknown or invalid parameter \"sslmod\"",
         ),
         (
-            format!("{}?query=%20", pg::server()),
+            format!("{}?query=%20", pg_server::server()),
             "id",
             "the query is empty",
         ),
         (
-            format!("{}&table={s}.t", pg::table(&format!("{s}.other"))),
+            format!("{}&table={s}.t", pg_server::table(&format!("{s}.other"))),
             "id",
             "gives table twice",
         ),
@@ -309,18 +323,18 @@ fn errors_name_the_problem_and_never_the_password() {
 #[test]
 fn a_server_that_goes_away_mid_scan_fails_the_run() {
     let s = schema("away");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.t(id int primary key, v int); INSERT INTO {s}.t SELECT i, i FROM generate_series(1, 20000) i;"
     ));
     // A slow filter keeps the scan running while another session ends it.
     let location = format!(
         "{}&where=pg_catalog.pg_sleep(0.0002)%20IS%20NOT%20NULL",
-        pg::table(&format!("{s}.t"))
+        pg_server::table(&format!("{s}.t"))
     );
     let killer = std::thread::spawn(|| {
         for _ in 0..100 {
             std::thread::sleep(std::time::Duration::from_millis(100));
-            let killed = pg::query(
+            let killed = pg_server::query(
                 // Only this test's scan: other tests scan the same server in parallel.
                 "SELECT count(pg_catalog.pg_terminate_backend(pid)) FROM pg_catalog.pg_stat_activity WHERE application_name = 'recon' AND query ILIKE 'COPY%recon_away%pg_sleep%'",
             );
@@ -336,7 +350,7 @@ fn a_server_that_goes_away_mid_scan_fails_the_run() {
             "--source",
             &location,
             "--target",
-            &pg::table(&format!("{s}.t")),
+            &pg_server::table(&format!("{s}.t")),
             "--key",
             "id",
             "--json",
@@ -352,14 +366,14 @@ fn a_server_that_goes_away_mid_scan_fails_the_run() {
 #[test]
 fn statement_timeout_is_respected_and_permissions_are_reported() {
     let s = schema("limits");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.t(id int); INSERT INTO {s}.t VALUES (1), (2);
          DO $$ BEGIN CREATE ROLE recon_no_access LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
          GRANT USAGE ON SCHEMA {s} TO recon_no_access;"
     ));
     let slow = format!(
         "{}&where=pg_catalog.pg_sleep(1)%20IS%20NOT%20NULL&options=-c%20statement_timeout%3D200",
-        pg::table(&format!("{s}.t"))
+        pg_server::table(&format!("{s}.t"))
     );
     recon()
         .args([
@@ -367,14 +381,14 @@ fn statement_timeout_is_respected_and_permissions_are_reported() {
             "--source",
             &slow,
             "--target",
-            &pg::table(&format!("{s}.t")),
+            &pg_server::table(&format!("{s}.t")),
             "--key",
             "id",
         ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("statement timeout"));
-    let as_role = pg::table(&format!("{s}.t"))
+    let as_role = pg_server::table(&format!("{s}.t"))
         .replacen("://postgres@", "://recon_no_access@", 1)
         .replacen("://root@", "://recon_no_access@", 1);
     if as_role.contains("recon_no_access") {
@@ -384,7 +398,7 @@ fn statement_timeout_is_respected_and_permissions_are_reported() {
                 "--source",
                 &as_role,
                 "--target",
-                &pg::table(&format!("{s}.t")),
+                &pg_server::table(&format!("{s}.t")),
                 "--key",
                 "id",
             ])
@@ -394,7 +408,7 @@ fn statement_timeout_is_respected_and_permissions_are_reported() {
     } else {
         panic!(
             "the test server URL names no user to replace: {}",
-            pg::server()
+            pg_server::server()
         );
     }
 }
@@ -402,7 +416,7 @@ fn statement_timeout_is_respected_and_permissions_are_reported() {
 #[test]
 fn huge_and_infinite_numerics_equal_themselves() {
     let s = schema("numeric");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.t(k numeric primary key, v numeric, d date, ts timestamptz);
          INSERT INTO {s}.t VALUES
            (1, 'NaN', 'infinity', 'infinity'),
@@ -410,7 +424,7 @@ fn huge_and_infinite_numerics_equal_themselves() {
            (3, '-Infinity', '2024-01-01', '2024-01-01'),
            (123456789012345678901234567890123456789012345.5, 123456789012345678901234567890123456789012345678901234.25, NULL, NULL);"
     ));
-    let t = pg::table(&format!("{s}.t"));
+    let t = pg_server::table(&format!("{s}.t"));
     let got = summary_of(&t, &t, "k", &["--min-accuracy", "100"], 0);
     assert_eq!(got["matched"], 4);
 }
@@ -421,7 +435,7 @@ fn huge_and_infinite_numerics_equal_themselves() {
 #[test]
 fn binary_numerics_equal_the_servers_own_text() {
     let s = schema("numeric_text");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.t(k int primary key, v numeric, money numeric(12,2));
          INSERT INTO {s}.t VALUES
            (1, 0, 0), (2, 0.000, -0.5), (3, -0.5, 5), (4, 'NaN', NULL), (5, 'Infinity', 1),
@@ -435,7 +449,7 @@ fn binary_numerics_equal_the_servers_own_text() {
     let export = dir.path().join("t.csv");
     std::fs::write(
         &export,
-        pg::copy_out(&format!(
+        pg_server::copy_out(&format!(
             "COPY (SELECT k, v, money FROM {s}.t) TO STDOUT (FORMAT csv, HEADER)"
         )),
     )
@@ -447,7 +461,7 @@ fn binary_numerics_equal_the_servers_own_text() {
     )
     .unwrap();
     let got = summary_of(
-        &pg::table(&format!("{s}.t")),
+        &pg_server::table(&format!("{s}.t")),
         export.to_str().unwrap(),
         "k",
         &["--config", job.to_str().unwrap(), "--min-accuracy", "100"],
@@ -461,7 +475,7 @@ fn binary_numerics_equal_the_servers_own_text() {
 #[test]
 fn wide_numerics_equal_themselves_in_mapped_columns() {
     let s = schema("numeric_mapped");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.t(k int primary key, v numeric);
          INSERT INTO {s}.t VALUES (1, 'NaN'), (2, 'Infinity'), (3, '-Infinity'),
            (4, 10::numeric ^ 44 + 0.5), (5, 1.000000000000000000000000000000000000000000000),
@@ -469,7 +483,7 @@ fn wide_numerics_equal_themselves_in_mapped_columns() {
     ));
     let dir = tempfile::tempdir().unwrap();
     // The export, with one real difference (row 7) and one spelling (12.5 for 12.50).
-    let export = pg::copy_out(&format!(
+    let export = pg_server::copy_out(&format!(
         "COPY (SELECT k, v FROM {s}.t ORDER BY k) TO STDOUT (FORMAT csv, HEADER)"
     ))
     .replace("12.50", "12.5")
@@ -484,7 +498,7 @@ fn wide_numerics_equal_themselves_in_mapped_columns() {
         std::fs::write(&job, format!("[[columns]]\nsource = \"v\"\n{mapping}\n")).unwrap();
         let got = summary_of(
             csv.to_str().unwrap(),
-            &pg::table(&format!("{s}.t")),
+            &pg_server::table(&format!("{s}.t")),
             "k",
             &["--config", job.to_str().unwrap()],
             0,
@@ -503,7 +517,7 @@ fn wide_numerics_equal_themselves_in_mapped_columns() {
 #[test]
 fn infinite_and_bc_dates_and_timestamps_equal_their_export() {
     let s = schema("infinite_times");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.t(k int primary key, d date, ts timestamp, tz timestamptz);
          INSERT INTO {s}.t VALUES
            (1, 'infinity', 'infinity', 'infinity'),
@@ -516,10 +530,10 @@ fn infinite_and_bc_dates_and_timestamps_equal_their_export() {
     let export = dir.path().join("t.csv");
     std::fs::write(
         &export,
-        pg::copy_out(&format!("COPY {s}.t TO STDOUT (FORMAT csv, HEADER)")),
+        pg_server::copy_out(&format!("COPY {s}.t TO STDOUT (FORMAT csv, HEADER)")),
     )
     .unwrap();
-    let table = pg::table(&format!("{s}.t"));
+    let table = pg_server::table(&format!("{s}.t"));
     let got = summary_of(
         &table,
         export.to_str().unwrap(),
@@ -549,11 +563,11 @@ fn infinite_and_bc_dates_and_timestamps_equal_their_export() {
         "{text}"
     );
     // Past what an Arrow timestamp holds: a clear error naming the column, no garbling.
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.far(k int primary key, ts timestamptz);
          INSERT INTO {s}.far VALUES (1, '294276-12-31 23:59:59+00');"
     ));
-    let far = pg::table(&format!("{s}.far"));
+    let far = pg_server::table(&format!("{s}.far"));
     recon()
         .args(["diff", "--source", &far, "--target", &far, "--key", "k"])
         .assert()
@@ -568,7 +582,7 @@ fn infinite_and_bc_dates_and_timestamps_equal_their_export() {
 #[test]
 fn decimals_written_with_exponents_equal_the_typed_numbers() {
     let s = schema("exponents");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.t(k int primary key, v numeric(20, 8));
          INSERT INTO {s}.t VALUES (1, 0), (2, 1500), (3, 2.5), (4, -0.00012);"
     ));
@@ -576,7 +590,7 @@ fn decimals_written_with_exponents_equal_the_typed_numbers() {
     let csv = dir.path().join("t.csv");
     std::fs::write(&csv, "k,v\n1,0E-8\n2,1.5E+3\n3,2.5E0\n4,-1.2e-4\n").unwrap();
     let got = summary_of(
-        &pg::table(&format!("{s}.t")),
+        &pg_server::table(&format!("{s}.t")),
         csv.to_str().unwrap(),
         "k",
         &["--min-accuracy", "100"],
@@ -590,15 +604,15 @@ fn decimals_written_with_exponents_equal_the_typed_numbers() {
 #[test]
 fn a_real_against_a_double_shows_the_widened_value() {
     let s = schema("real_double");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.r(id int primary key, f real); INSERT INTO {s}.r VALUES (1, 0.1), (2, 0.5);
          CREATE TABLE {s}.d(id int primary key, f double precision); INSERT INTO {s}.d VALUES (1, 0.1), (2, 0.5);"
     ));
     let dir = tempfile::tempdir().unwrap();
     let diffs = dir.path().join("d.csv");
     let got = summary_of(
-        &pg::table(&format!("{s}.r")),
-        &pg::table(&format!("{s}.d")),
+        &pg_server::table(&format!("{s}.r")),
+        &pg_server::table(&format!("{s}.d")),
         "id",
         &["--diffs", diffs.to_str().unwrap()],
         0,
@@ -618,15 +632,15 @@ fn a_real_against_a_double_shows_the_widened_value() {
 #[test]
 fn padded_char_keys_against_varchar_keys_get_a_hint() {
     let s = schema("char_keys");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.a(code char(8) primary key, v int);
          CREATE TABLE {s}.b(code varchar(8) primary key, v int);
          INSERT INTO {s}.a SELECT 'c' || i, i FROM generate_series(1, 50) i;
          INSERT INTO {s}.b SELECT 'c' || i, i FROM generate_series(1, 50) i;"
     ));
     let got = summary_of(
-        &pg::table(&format!("{s}.a")),
-        &pg::table(&format!("{s}.b")),
+        &pg_server::table(&format!("{s}.a")),
+        &pg_server::table(&format!("{s}.b")),
         "code",
         &[],
         0,
@@ -645,7 +659,7 @@ fn padded_char_keys_against_varchar_keys_get_a_hint() {
 #[test]
 fn exact_numbers_against_floats_catch_lost_digits() {
     let s = schema("exact_float");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.n(id int primary key, v numeric, big bigint);
          INSERT INTO {s}.n VALUES (1, 12345678901234567.89, 9007199254740993), (2, 0.1, 1),
            (3, 100000000000000000000.02, 9223372036854775807), (4, 19.99, 9007199254740992);
@@ -655,7 +669,7 @@ fn exact_numbers_against_floats_catch_lost_digits() {
          CREATE TABLE {s}.usd(id int primary key, v float8, big bigint);
          INSERT INTO {s}.usd VALUES (1, 19.99, 1), (2, 0.285, 2);"
     ));
-    let table = |t: &str| pg::table(&format!("{s}.{t}"));
+    let table = |t: &str| pg_server::table(&format!("{s}.{t}"));
     let got = summary_of(&table("n"), &table("f"), "id", &[], 0);
     assert_eq!(
         (got["matched"].as_u64(), got["changed"].as_u64()),
@@ -708,13 +722,13 @@ fn exact_numbers_against_floats_catch_lost_digits() {
 /// words, never a panic or a silently skipped row.
 #[test]
 fn text_that_is_not_utf8_is_a_clear_error() {
-    pg::sql("DROP DATABASE IF EXISTS recon_sql_ascii");
-    pg::sql(
+    pg_server::sql("DROP DATABASE IF EXISTS recon_sql_ascii");
+    pg_server::sql(
         "CREATE DATABASE recon_sql_ascii ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0",
     );
-    let base = pg::server().rsplit_once('/').unwrap().0.to_string();
+    let base = pg_server::server().rsplit_once('/').unwrap().0.to_string();
     let url = format!("{base}/recon_sql_ascii");
-    pg::sql_at(
+    pg_server::sql_at(
         &url,
         "CREATE TABLE t(id int primary key, v text); INSERT INTO t VALUES (1, 'ok'), (2, E'caf\\xe9');",
     );
@@ -735,7 +749,7 @@ fn text_that_is_not_utf8_is_a_clear_error() {
 #[test]
 fn partitioned_and_inherited_tables_and_views_are_read_by_key() {
     let s = schema("partitioned");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.p(id int, v text) PARTITION BY RANGE (id);
          CREATE TABLE {s}.p1 PARTITION OF {s}.p FOR VALUES FROM (0) TO (1000);
          CREATE TABLE {s}.p2 PARTITION OF {s}.p FOR VALUES FROM (1000) TO (5000);
@@ -757,9 +771,9 @@ fn partitioned_and_inherited_tables_and_views_are_read_by_key() {
             code,
         )
     };
-    let partitioned = pg::table(&format!("{s}.p"));
-    let inherited = pg::table(&format!("{s}.parent"));
-    let view = pg::table(&format!("{s}.changed"));
+    let partitioned = pg_server::table(&format!("{s}.p"));
+    let inherited = pg_server::table(&format!("{s}.parent"));
+    let view = pg_server::table(&format!("{s}.changed"));
     let same = diff(&partitioned, &inherited, 0);
     assert_eq!(
         (same["matched"].as_u64(), same["changed"].as_u64()),
@@ -783,10 +797,10 @@ fn partitioned_and_inherited_tables_and_views_are_read_by_key() {
     );
     // A view whose keys change on every read: the drill-down finds other rows than the
     // scan saw, and the run fails instead of reporting them, naming no sensitive key.
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE VIEW {s}.volatile AS SELECT id::bigint * 1000000 + floor(random() * 1000000)::bigint AS id, v FROM {s}.p;"
     ));
-    let volatile = pg::table(&format!("{s}.volatile"));
+    let volatile = pg_server::table(&format!("{s}.volatile"));
     recon()
         .args([
             "diff",
@@ -828,12 +842,12 @@ fn postgres_values_equal_the_same_values_in_parquet() {
 
     let s = schema("parquet");
     let rows = 300i64;
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.t(id bigint, amount numeric(12,2), ts timestamptz, u uuid, n int, t text, d date, f double precision, b boolean);
          INSERT INTO {s}.t SELECT i, i * 1.25 - 100, to_timestamp(1700000000 + i * 3600.5), md5(i::text)::uuid, i % 7, 'text ' || i,
                 '2024-01-01'::date + i, i / 8.0, i % 2 = 0 FROM generate_series(1, {rows}) i;"
     ));
-    let uuids: Vec<String> = pg::query(&format!("SELECT u FROM {s}.t ORDER BY id"))
+    let uuids: Vec<String> = pg_server::query(&format!("SELECT u FROM {s}.t ORDER BY id"))
         .lines()
         .map(String::from)
         .collect();
@@ -902,7 +916,7 @@ fn postgres_values_equal_the_same_values_in_parquet() {
         .unwrap();
     writer.close().unwrap();
     let got = summary_of(
-        &pg::table(&format!("{s}.t")),
+        &pg_server::table(&format!("{s}.t")),
         parquet.to_str().unwrap(),
         "id",
         &["--min-accuracy", "100"],
@@ -916,7 +930,7 @@ fn postgres_values_equal_the_same_values_in_parquet() {
 fn a_query_is_a_source_too() {
     let s = schema("query");
     load_orders(&s, 1000);
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TABLE {s}.new AS SELECT * FROM {s}.orders; UPDATE {s}.new SET qty = qty + 1 WHERE order_id % 100 = 0;"
     ));
     let dir = tempfile::tempdir().unwrap();
@@ -925,8 +939,8 @@ fn a_query_is_a_source_too() {
         &job,
         format!(
             "key = \"id\"\n[source]\nuri = {:?}\nquery = \"SELECT order_id AS id, qty, name FROM {s}.orders WHERE order_id <= 500\"\n[target]\nuri = {:?}\ntable = \"{s}.new\"\nwhere = \"order_id <= 500\"\n[[columns]]\nsource = \"id\"\ntarget = \"order_id\"\n",
-            pg::server(),
-            pg::server()
+            pg_server::server(),
+            pg_server::server()
         ),
     )
     .unwrap();
@@ -948,14 +962,14 @@ fn a_query_is_a_source_too() {
     // A key named in another letter case than the query's column still numbers its rows.
     let cased = format!(
         "{}?query=SELECT%20order_id%20AS%20%22Order_ID%22%2C%20qty%20FROM%20{s}.new",
-        pg::server()
+        pg_server::server()
     );
     let same = summary_of(&cased, &cased, "order_id", &[], 0);
     assert_eq!(same["matched"], 1000, "{same:#}");
     // A query's closing semicolon is accepted.
     let with_semicolon = format!(
         "{}?query=SELECT%20order_id%20FROM%20{s}.new%3B%20",
-        pg::server()
+        pg_server::server()
     );
     recon()
         .args([
@@ -1003,13 +1017,13 @@ fn a_query_is_a_source_too() {
     recon()
         .args(["diff", "--config"])
         .arg(&job)
-        .args(["--target", &pg::table(&format!("{s}.new")), "-q"])
+        .args(["--target", &pg_server::table(&format!("{s}.new")), "-q"])
         .assert()
         .stderr(predicate::str::contains(
             "--target replaces the job file's [target] with its table, query and where",
         ));
     // A filter in the location and another from a flag: refused, never one silently.
-    let plain = pg::table(&format!("{s}.new"));
+    let plain = pg_server::table(&format!("{s}.new"));
     let filtered = format!("{plain}&where=order_id%20%3C%2010");
     for (location, filter, message) in [
         (
@@ -1034,7 +1048,7 @@ fn a_query_is_a_source_too() {
     // A query that could escape its brackets is refused.
     let bad = format!(
         "{}&query=SELECT%201)%20x%3B%20SELECT%20(1",
-        pg::server()
+        pg_server::server()
             .replace("/test", "/test?x=1")
             .split('?')
             .next()
@@ -1046,7 +1060,7 @@ fn a_query_is_a_source_too() {
             "--source",
             &bad,
             "--target",
-            &pg::table(&format!("{s}.new")),
+            &pg_server::table(&format!("{s}.new")),
             "--key",
             "id",
         ])
@@ -1056,8 +1070,8 @@ fn a_query_is_a_source_too() {
 
 #[test]
 fn tls_modes_behave_as_in_libpq() {
-    let (url, cert) = pg::tls_server();
-    pg::sql_at(
+    let (url, cert) = pg_server::tls_server();
+    pg_server::sql_at(
         url,
         "CREATE TABLE IF NOT EXISTS tls_t(id int primary key); INSERT INTO tls_t VALUES (1), (2) ON CONFLICT DO NOTHING;",
     );
@@ -1133,13 +1147,13 @@ fn tls_modes_behave_as_in_libpq() {
 /// or, as in libpq, from ~/.postgresql/postgresql.crt and .key.
 #[test]
 fn client_certificates_log_in_from_the_uri_or_the_home_directory() {
-    let (url, _) = pg::tls_server();
-    pg::sql_at(
+    let (url, _) = pg_server::tls_server();
+    pg_server::sql_at(
         url,
         "DO $$ BEGIN CREATE ROLE certuser LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
          CREATE TABLE IF NOT EXISTS cert_t(id int primary key); GRANT SELECT ON cert_t TO certuser;",
     );
-    let (cert, key) = pg::tls_client_cert();
+    let (cert, key) = pg_server::tls_client_cert();
     let table = format!("{}?table=cert_t", url.replacen("postgres@", "certuser@", 1));
     let home = tempfile::tempdir().unwrap();
     let run = |extra: &str| {
@@ -1211,7 +1225,7 @@ fn client_certificates_log_in_from_the_uri_or_the_home_directory() {
 
 #[test]
 fn passwords_come_from_the_uri_pgpassword_or_pgpass_and_a_wrong_one_is_named() {
-    let admin = pg::password_server();
+    let admin = pg_server::password_server();
     let reader = |password: &str| {
         let at = if password.is_empty() {
             String::new()
@@ -1251,9 +1265,9 @@ fn passwords_come_from_the_uri_pgpassword_or_pgpass_and_a_wrong_one_is_named() {
             "asks for a password: put it in the URI, PGPASSWORD or ~/.pgpass",
         ));
 
-    diff(&reader(pg::READER_PASSWORD)).assert().code(0);
+    diff(&reader(pg_server::READER_PASSWORD)).assert().code(0);
     diff(&reader(""))
-        .env("PGPASSWORD", pg::READER_PASSWORD)
+        .env("PGPASSWORD", pg_server::READER_PASSWORD)
         .assert()
         .code(0);
     let dir = tempfile::tempdir().unwrap();
@@ -1263,7 +1277,7 @@ fn passwords_come_from_the_uri_pgpassword_or_pgpass_and_a_wrong_one_is_named() {
         &pgpass,
         format!(
             "# host:port:db:user:password\nelsewhere:*:*:*:nope\n127.0.0.1:{port}:*:reader:{}\n",
-            pg::READER_PASSWORD
+            pg_server::READER_PASSWORD
         ),
     )
     .unwrap();
@@ -1279,7 +1293,7 @@ fn passwords_come_from_the_uri_pgpassword_or_pgpass_and_a_wrong_one_is_named() {
 #[test]
 fn every_supported_type_round_trips() {
     let s = schema("types");
-    pg::sql(&format!(
+    pg_server::sql(&format!(
         "CREATE TYPE {s}.mood AS ENUM ('sad', 'ok', 'happy');
          CREATE DOMAIN {s}.positive AS int CHECK (VALUE > 0);
          CREATE DOMAIN {s}.label AS text CHECK (VALUE <> 'forbidden');"
@@ -1394,21 +1408,21 @@ fn every_supported_type_round_trips() {
             .enumerate()
             .map(|(i, v)| format!("({}, {v})", i + 1))
             .collect();
-        pg::sql(&format!(
+        pg_server::sql(&format!(
             "CREATE TABLE {s}.t{n}(id int PRIMARY KEY, v {sql_type});
              INSERT INTO {s}.t{n} VALUES {};
              CREATE TABLE {s}.c{n} AS SELECT * FROM {s}.t{n};",
             rows.join(", ")
         ));
-        let table = pg::table(&format!("{s}.t{n}"));
-        let copy = pg::table(&format!("{s}.c{n}"));
+        let table = pg_server::table(&format!("{s}.t{n}"));
+        let copy = pg_server::table(&format!("{s}.c{n}"));
         let same = diff(&table, &copy, 0);
         assert_eq!(
             (same["matched"].as_u64(), same["changed"].as_u64()),
             (Some(rows.len() as u64), Some(0)),
             "{sql_type}: a table differs from its copy: {same}"
         );
-        pg::sql(&format!("UPDATE {s}.c{n} SET v = {changed} WHERE id = 1;"));
+        pg_server::sql(&format!("UPDATE {s}.c{n} SET v = {changed} WHERE id = 1;"));
         let one = diff(&table, &copy, 0);
         assert_eq!(
             (
@@ -1421,7 +1435,7 @@ fn every_supported_type_round_trips() {
         let csv = dir.path().join(format!("t{n}.csv"));
         std::fs::write(
             &csv,
-            pg::copy_out(&format!("COPY {s}.t{n} TO STDOUT (FORMAT csv, HEADER)")),
+            pg_server::copy_out(&format!("COPY {s}.t{n} TO STDOUT (FORMAT csv, HEADER)")),
         )
         .unwrap();
         // bytea compares as bytes; its `\x…` hex export is text, so it is compared
@@ -1430,7 +1444,7 @@ fn every_supported_type_round_trips() {
             let query = format!("SELECT id, v::text AS v FROM {s}.t{n}")
                 .replace(' ', "%20")
                 .replace(':', "%3A");
-            format!("{}?query={query}", pg::server())
+            format!("{}?query={query}", pg_server::server())
         } else {
             table.clone()
         };
@@ -1440,5 +1454,54 @@ fn every_supported_type_round_trips() {
             (Some(rows.len() as u64), Some(0)),
             "{sql_type}: a table differs from its CSV export: {exported}"
         );
+    }
+}
+
+#[test]
+fn database_faults_say_what_failed_and_whether_a_retry_may_help() {
+    use recon::error::DatabaseFault;
+    let s = schema("faults");
+    pg_server::sql(&format!("CREATE TABLE {s}.t(id int, v text);"));
+    let wrong_password =
+        pg_server::password_server().replacen("postgres@", "reader:wrong-horse-2@", 1) + "?table=t";
+    let server = |sqlstate: &str| DatabaseFault::Server {
+        sqlstate: sqlstate.into(),
+    };
+    let cases = [
+        (
+            "postgres://postgres@127.0.0.1:1/db?table=t".to_string(),
+            DatabaseFault::Connect,
+            true,
+        ),
+        (
+            pg_server::table(&format!("{s}.nope")),
+            server("42P01"),
+            false,
+        ),
+        (
+            format!(
+                "{}?table=t",
+                pg_server::server().rsplit_once('/').unwrap().0.to_string() + "/recon_no_such_db"
+            ),
+            server("3D000"),
+            false,
+        ),
+        (
+            format!("{}&sslmod=disable", pg_server::table(&format!("{s}.t"))),
+            DatabaseFault::Setup,
+            false,
+        ),
+        (wrong_password, DatabaseFault::Authentication, false),
+    ];
+    for (location, expected, retryable) in cases {
+        let error = match recon::source::open(&location, &recon::source::SourceOptions::default()) {
+            Ok(_) => panic!("{location} opened"),
+            Err(error) => error,
+        };
+        match &error {
+            recon::Error::Database { fault, .. } => assert_eq!(fault, &expected, "{error}"),
+            other => panic!("{location}: not a database error: {other}"),
+        }
+        assert_eq!(error.is_retryable(), retryable, "{error}");
     }
 }

@@ -135,17 +135,7 @@ impl Job {
     /// Runs the reconciliation on a pool of its own (as many threads as
     /// [`EngineOptions::threads`] says).
     pub fn run(&self, observer: &dyn Observer) -> Result<Outcome> {
-        let threads = self
-            .engine
-            .threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-            .max(1);
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("recon-{i}"))
-            .build()
-            .map_err(|e| Error::Internal(format!("starting worker threads: {e}")))?;
-        self.run_on(&pool, observer)
+        self.run_on(&worker_pool(self.engine.threads)?, observer)
     }
 
     /// Runs the reconciliation on `pool`, within the job's memory limit: a suite runs
@@ -526,6 +516,18 @@ impl DigestWork<'_> {
         }
         Ok(())
     }
+}
+
+/// A pool of `threads` worker threads (all cores when `None`).
+pub fn worker_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    let threads = threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("recon-{i}"))
+        .build()
+        .map_err(|e| Error::Internal(format!("starting worker threads: {e}")))
 }
 
 /// Milliseconds since `since`, restarting it.

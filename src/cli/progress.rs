@@ -9,6 +9,15 @@ use crate::metrics::Status;
 use crate::source::{ProgressUnit, SizeHint};
 use crate::suite::SuiteObserver;
 
+/// Stderr when `visible` (indicatif draws only on a terminal), else nowhere.
+fn draw_target(visible: bool) -> ProgressDrawTarget {
+    if visible {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    }
+}
+
 /// One bar per side, plus a line for the phases after the scan.
 pub struct Bars {
     multi: MultiProgress,
@@ -19,12 +28,7 @@ pub struct Bars {
 impl Bars {
     /// Bars drawn on stderr when `visible` and stderr is a terminal; hidden otherwise.
     pub fn new(visible: bool) -> Self {
-        let target = if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let multi = MultiProgress::with_draw_target(target);
+        let multi = MultiProgress::with_draw_target(draw_target(visible));
         let bars = [
             multi.add(ProgressBar::new(0)),
             multi.add(ProgressBar::new(0)),
@@ -97,12 +101,7 @@ pub struct SuiteBars {
 impl SuiteBars {
     /// Drawn on stderr when `visible` and stderr is a terminal; hidden otherwise.
     pub fn new(visible: bool) -> Self {
-        let target = if visible {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let multi = MultiProgress::with_draw_target(target);
+        let multi = MultiProgress::with_draw_target(draw_target(visible));
         // Drawn once the run knows how many tables it has: never a bar of 0/0.
         let overall = ProgressBar::hidden();
         SuiteBars { multi, overall }

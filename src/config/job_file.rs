@@ -183,17 +183,7 @@ impl JobFile {
 
     /// Parses job file text; `path` names it in errors and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<JobFile> {
-        let raw: RawJob = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|span| line_column(text, span.start))
-                .unwrap_or((1, 1));
-            Error::Config(format!(
-                "{}:{line}:{column}: {}",
-                path.display(),
-                e.message().trim_end()
-            ))
-        })?;
+        let raw: RawJob = parse_toml(text, path)?;
         Self::from_raw(raw, path, path.display().to_string())
     }
 
@@ -315,7 +305,23 @@ fn resolve(base: &Path, uri: &str) -> String {
     }
 }
 
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
+/// Parses TOML text into `T`; a syntax or shape error names `path:line:column`.
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .span()
+            .map(|span| line_column(text, span.start))
+            .unwrap_or((1, 1));
+        Error::Config(format!(
+            "{}:{line}:{column}: {}",
+            path.display(),
+            e.message().trim_end()
+        ))
+    })
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;

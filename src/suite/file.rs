@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::config::{JobFile, SideFile};
+use crate::config::{JobFile, SideFile, line_column, parse_toml};
 use crate::error::{Error, Result, Side};
 use crate::metrics::Percent;
 
@@ -177,17 +177,7 @@ impl SuiteFile {
 
     /// Parses suite file text; `path` names it in errors and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<SuiteFile> {
-        let raw: RawSuite = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|span| line_column(text, span.start))
-                .unwrap_or((1, 1));
-            Error::Config(format!(
-                "{}:{line}:{column}: {}",
-                path.display(),
-                e.message().trim_end()
-            ))
-        })?;
+        let raw: RawSuite = parse_toml(text, path)?;
         let shown = path.display().to_string();
         let at = |what: String| Error::Config(format!("{shown}: {what}"));
         let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
@@ -695,13 +685,6 @@ fn resolve(base: &Path, uri: &str) -> String {
     } else {
         base.join(p).to_string_lossy().into_owned()
     }
-}
-
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 fn scalar_text(value: &toml::Value) -> String {

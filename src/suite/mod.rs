@@ -245,16 +245,7 @@ pub fn run(
         .or(suite.jobs)
         .unwrap_or(2)
         .clamp(1, tables.len().max(1));
-    let threads = options
-        .overrides
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .max(1);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("recon-{i}"))
-        .build()
-        .map_err(|e| Error::Internal(format!("starting worker threads: {e}")))?;
+    let pool = crate::job::worker_pool(options.overrides.threads)?;
     let history_errors = Mutex::new(Vec::new());
     if let Some(store) = history {
         store.begin_run(&RunStart {

@@ -329,7 +329,7 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// A number or string as decimal text (TOML floats print in shortest round-trip form).
-fn scalar_text(value: &toml::Value) -> String {
+pub(crate) fn scalar_text(value: &toml::Value) -> String {
     match value {
         toml::Value::String(s) => s.clone(),
         toml::Value::Integer(i) => i.to_string(),

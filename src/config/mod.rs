@@ -12,4 +12,4 @@ pub use build::{
     Environment, Notice, Overrides, build_job, build_job_from, parse_delimiter, parse_size,
 };
 pub use job_file::{JobFile, SideFile};
-pub(crate) use job_file::{line_column, parse_toml};
+pub(crate) use job_file::{line_column, parse_toml, scalar_text};

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::config::{JobFile, SideFile, line_column, parse_toml};
+use crate::config::{JobFile, SideFile, line_column, parse_toml, scalar_text};
 use crate::error::{Error, Result, Side};
 use crate::metrics::Percent;
 
@@ -684,15 +684,6 @@ fn resolve(base: &Path, uri: &str) -> String {
         uri.to_string()
     } else {
         base.join(p).to_string_lossy().into_owned()
-    }
-}
-
-fn scalar_text(value: &toml::Value) -> String {
-    match value {
-        toml::Value::String(s) => s.clone(),
-        toml::Value::Integer(i) => i.to_string(),
-        toml::Value::Float(f) => f.to_string(),
-        other => other.type_str().to_string(),
     }
 }
 

@@ -106,7 +106,7 @@ pub struct SuiteOutcome {
     pub verdict: SuiteVerdict,
     /// Wall time of the run.
     pub elapsed_ms: u64,
-    /// Where the history was kept, and why a record could not be written, if one failed.
+    /// Where the history was kept, when one was.
     pub history: Option<String>,
     /// Problems writing the history (the run's results stand; the history lacks them).
     pub history_errors: Vec<String>,
